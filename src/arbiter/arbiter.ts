@@ -1,0 +1,209 @@
+// The arbiter (`sup run`): validates the config, keeps one manager alive, owns the operator's
+// signals, and makes sure no companion of a dead manager survives into the next generation.
+// It never spawns companions itself.
+import type { Subprocess } from "bun";
+import { loadConfig } from "../config/load.ts";
+import { gracefulBudgetMs } from "../config/validate.ts";
+import { claimSocketPath, SocketPathError } from "../control/server.ts";
+import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../manager/main.ts";
+import { reap, setChildSubreaper } from "../os/libc.ts";
+import { log, setLogRole } from "../os/log.ts";
+import { childrenOf } from "../os/proc.ts";
+import { selfCommand } from "../os/self.ts";
+
+const RESPAWN_MIN_MS = Number(process.env.SUP_RESPAWN_MIN_MS || 1000);
+const RESPAWN_MAX_MS = 30_000;
+const RESPAWN_RESET_MS = 60_000;
+
+export async function runArbiter(file: string): Promise<number> {
+  setLogRole("sup");
+  const loaded = await loadConfig(file);
+  if (!loaded.ok) {
+    process.stderr.write(`sup: invalid config ${file}:\n${loaded.problems.map((p) => `  ${p}`).join("\n")}\n`);
+    return 2;
+  }
+  try {
+    await claimSocketPath(loaded.config.socket, false);
+  } catch (e) {
+    process.stderr.write(`sup: ${e instanceof SocketPathError ? e.message : String(e)}\n`);
+    return 1;
+  }
+  return new Arbiter(file, gracefulBudgetMs(loaded.config)).run();
+}
+
+class Arbiter {
+  private manager: Subprocess | null = null;
+  private managerPid = 0;
+  /** process groups of the current manager's companions: pgid -> stop timeout ms */
+  private groups = new Map<number, number>();
+  private stopping: "graceful" | "fast" | null = null;
+  private managerStopCode: number | null = null;
+  private failures = 0;
+  private respawnTimer: ReturnType<typeof setTimeout> | null = null;
+  private finish!: (code: number) => void;
+  private done = false;
+
+  constructor(
+    private readonly file: string,
+    private budgetMs: number,
+  ) {}
+
+  run(): Promise<number> {
+    setChildSubreaper();
+    const result = new Promise<number>((r) => (this.finish = r));
+    process.on("SIGTERM", () => this.stop("graceful", "SIGTERM"));
+    process.on("SIGINT", () => this.stop("graceful", "SIGINT"));
+    process.on("SIGQUIT", () => this.stop("fast", "SIGQUIT"));
+    process.on("SIGHUP", () => this.forward("SIGHUP"));
+    process.on("SIGUSR1", () => this.forward("SIGUSR1"));
+    process.on("SIGUSR2", () => {});
+    process.on("SIGPIPE", () => {});
+    process.on("SIGCHLD", () => this.reapOrphans());
+    this.spawnManager();
+    return result;
+  }
+
+  private spawnManager(): void {
+    this.respawnTimer = null;
+    this.groups.clear();
+    this.managerStopCode = null;
+    const started = performance.now();
+    const proc = Bun.spawn({
+      cmd: selfCommand("__manager", "-c", this.file),
+      env: { ...process.env, SUP_MANAGER_PARENT: String(process.pid) },
+      stdio: ["ignore", "inherit", "inherit"],
+      detached: true, // operator signals reach the arbiter only; it decides what the manager gets
+      serialization: "json",
+      ipc: (msg) => this.onMessage(msg as ToArbiter),
+      onExit: (_p, code, signal) => this.onManagerExit(code, signal ? String(signal) : null, performance.now() - started),
+    });
+    this.manager = proc;
+    this.managerPid = proc.pid;
+    if (this.stopping) this.forward(this.stopping === "fast" ? "SIGQUIT" : "SIGTERM");
+  }
+
+  private onMessage(msg: ToArbiter): void {
+    switch (msg.t) {
+      case "groups":
+        for (const [pgid, timeout] of msg.add) this.groups.set(pgid, timeout);
+        for (const pgid of msg.del) this.groups.delete(pgid);
+        return;
+      case "stopping":
+        this.managerStopCode = msg.code;
+        return;
+      case "budget":
+        this.budgetMs = msg.ms;
+        return;
+      case "ready":
+        return;
+    }
+  }
+
+  private async onManagerExit(code: number | null, signal: string | null, upMs: number): Promise<void> {
+    const pid = this.managerPid;
+    this.manager = null;
+    this.managerPid = 0;
+    const intended = this.stopping !== null || this.managerStopCode !== null;
+    if (!intended) log(`manager ${pid} died unexpectedly (${signal ? `killed by ${signal}` : `exit ${code}`})`);
+    // no companion of that manager may survive into the next generation
+    await this.killLeftovers(pid, intended ? 0 : undefined);
+    if (this.stopping) return this.exit(this.managerStopCode && this.managerStopCode > 0 ? this.managerStopCode : 0);
+    if (this.managerStopCode !== null) return this.exit(code ?? this.managerStopCode);
+    if (code === EXIT_BAD_CONFIG || code === EXIT_SOCKET) return this.exit(code === EXIT_SOCKET ? 1 : 2);
+    if (upMs >= RESPAWN_RESET_MS) this.failures = 0;
+    const delay = Math.min(RESPAWN_MIN_MS * 2 ** this.failures, RESPAWN_MAX_MS);
+    this.failures++;
+    log(`respawning the manager in ${delay / 1000}s`);
+    this.respawnTimer = setTimeout(() => this.spawnManager(), delay);
+  }
+
+  /**
+   * Stop every group the dead manager owned, plus any orphan re-parented to us: stop signal
+   * now, SIGKILL at their stop timeout (`graceMs` overrides it; 0 = SIGKILL at once).
+   */
+  private async killLeftovers(deadManager: number, graceMs?: number): Promise<void> {
+    const groups = new Map(this.groups);
+    for (const p of childrenOf(process.pid)) {
+      if (p.pid !== this.managerPid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, 10_000);
+    }
+    this.groups.clear();
+    groups.delete(process.pid); // never our own group
+    if (!groups.size) return this.reapOrphans();
+    const alive = (pgid: number) => {
+      try {
+        process.kill(-pgid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    let left = [...groups.keys()].filter(alive);
+    if (!left.length) return this.reapOrphans();
+    const found = left.length;
+    for (const pgid of left) signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
+    const start = performance.now();
+    while (left.length) {
+      this.reapOrphans();
+      left = left.filter(alive);
+      const elapsed = performance.now() - start;
+      for (const g of left) if (elapsed >= (graceMs ?? groups.get(g)!)) signalGroup(g, "SIGKILL");
+      if (!left.length || elapsed > 60_000) break;
+      await Bun.sleep(20);
+    }
+    this.reapOrphans();
+    log(`stopped ${found} leftover process group(s) of manager ${deadManager}`);
+  }
+
+  /** reap exited orphans re-parented to us, by pid (never waitpid(-1): that steals Bun's exits) */
+  private reapOrphans(): void {
+    for (const p of childrenOf(process.pid)) {
+      if (p.state === "Z" && p.pid !== this.managerPid) reap(p.pid);
+    }
+  }
+
+  private forward(signal: string): void {
+    if (this.manager && this.managerPid) {
+      try {
+        process.kill(this.managerPid, signal);
+      } catch {}
+    }
+  }
+
+  private stop(kind: "graceful" | "fast", why: string): void {
+    if (this.stopping === "fast" || (this.stopping === kind && kind === "graceful")) {
+      log(`${why}: already stopping`);
+      return;
+    }
+    const first = this.stopping === null;
+    this.stopping = kind;
+    log(`${why}: ${kind === "fast" ? "fast stop (SIGKILL)" : "graceful stop"}`);
+    if (this.respawnTimer) {
+      clearTimeout(this.respawnTimer);
+      this.respawnTimer = null;
+    }
+    if (!this.manager) return this.exit(0);
+    this.forward(kind === "fast" ? "SIGQUIT" : "SIGTERM");
+    if (first || kind === "fast") {
+      const budget = kind === "fast" ? 5000 : this.budgetMs;
+      setTimeout(() => {
+        if (this.done) return;
+        log(`stop budget of ${budget / 1000}s spent; killing what is left`);
+        this.forward("SIGKILL");
+        for (const pgid of this.groups.keys()) signalGroup(pgid, "SIGKILL");
+      }, budget);
+    }
+  }
+
+  private exit(code: number): void {
+    if (this.done) return;
+    this.done = true;
+    this.reapOrphans();
+    this.finish(code);
+  }
+}
+
+function signalGroup(pgid: number, signal: string): void {
+  try {
+    process.kill(-pgid, signal);
+  } catch {}
+}

@@ -1,0 +1,148 @@
+// `sup ctl`: talks to the manager's socket. Owns the wording and the exit status of replies:
+// 0 ok, 1 refused, 2 usage / invalid config, 3 unreachable.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseArgs } from "citty";
+import { configPath } from "../config/load.ts";
+import { parseSignal } from "../config/signals.ts";
+import { formatUptime, type StatusEntry } from "../core/describe.ts";
+import { request, UnreachableError } from "../control/client.ts";
+import type { Json } from "../control/protocol.ts";
+import { checkFlags, configArg, UsageError } from "./args.ts";
+
+export const ctlArgs = {
+  ...configArg,
+  socket: { type: "string", alias: "s", description: "control socket path (overrides the config)", valueHint: "SOCKET" },
+  json: { type: "boolean", description: "status: print the reply as JSON" },
+} as const;
+
+export const CTL_USAGE = `usage:
+  sup ctl [-c FILE | -s SOCKET] status [--json] [NAME...]
+  sup ctl [-c FILE | -s SOCKET] start|stop|restart NAME... | all
+  sup ctl [-c FILE | -s SOCKET] reread
+  sup ctl [-c FILE | -s SOCKET] signal SIGNAL NAME...`;
+
+export async function ctl(raw: string[]): Promise<number> {
+  checkFlags(raw, ctlArgs);
+  const args = parseArgs(raw, ctlArgs);
+  const [verb, ...rest] = args._ as string[];
+  if (!verb) throw new UsageError("missing command");
+  const socket = args.socket ? resolve(args.socket) : socketFromConfig(args.config as string | undefined);
+  if (typeof socket !== "string") return socket.code;
+  try {
+    switch (verb) {
+      case "status":
+        return await status(socket, rest, !!args.json);
+      case "start":
+      case "stop":
+      case "restart":
+        if (!rest.length) throw new UsageError(`${verb} needs NAME... or all`);
+        return await perName(socket, verb, rest);
+      case "reread":
+        if (rest.length) throw new UsageError("reread takes no arguments");
+        return await reread(socket);
+      case "signal": {
+        const [sig, ...names] = rest;
+        if (!sig || !names.length) throw new UsageError("signal needs SIGNAL NAME...");
+        const name = parseSignal(sig);
+        if (!name) throw new UsageError(`unknown signal ${JSON.stringify(sig)}`);
+        return await signal(socket, name, names);
+      }
+      default:
+        throw new UsageError(`unknown ctl command '${verb}'`);
+    }
+  } catch (e) {
+    if (e instanceof UnreachableError) {
+      process.stderr.write(`sup: ${e.message}\n`);
+      return 3;
+    }
+    throw e;
+  }
+}
+
+/** the socket path from the config; only [sup].socket is read, so a config with other problems still works */
+function socketFromConfig(flag: string | undefined): string | { code: number } {
+  const file = configPath(flag);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    process.stderr.write(`sup: cannot read config ${file} to find the control socket; pass -c FILE or -s SOCKET\n`);
+    return { code: 2 };
+  }
+  let socket = "sup.sock";
+  try {
+    const raw = Bun.TOML.parse(text) as { sup?: { socket?: unknown } };
+    if (typeof raw.sup?.socket === "string") socket = raw.sup.socket;
+  } catch (e) {
+    process.stderr.write(`sup: invalid TOML in ${file}: ${(e as Error).message}; pass -s SOCKET\n`);
+    return { code: 2 };
+  }
+  return resolve(file, "..", socket);
+}
+
+const color = process.stdout.isTTY && !process.env.NO_COLOR;
+const STATE_COLOR: Record<string, string> = { RUNNING: "32", STARTING: "36", BACKOFF: "33", STOPPING: "33", FATAL: "31", EXITED: "35", STOPPED: "2" };
+const paint = (s: string, state: string, width: number) => (color && STATE_COLOR[state] ? `\x1b[${STATE_COLOR[state]}m${s.padEnd(width)}\x1b[0m` : s.padEnd(width));
+
+async function status(socket: string, names: string[], json: boolean): Promise<number> {
+  const [reply] = await request(socket, [{ cmd: "status", ...(names.length ? { names } : {}) }]);
+  if (json) {
+    process.stdout.write(JSON.stringify(reply, null, 2) + "\n");
+    return reply!.ok ? 0 : 1;
+  }
+  if (!reply!.ok) return refused(reply!);
+  const list = reply!.companions as StatusEntry[];
+  const rows = list.map((c) => [c.name, c.state, c.pid === null ? "-" : String(c.pid), c.uptime === null || c.uptime === undefined ? "-" : formatUptime(c.uptime), String(c.restart_count), c.description]);
+  const head = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "DESCRIPTION"];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const out = [head.map((h, i) => (i === head.length - 1 ? h : h.padEnd(widths[i]!))).join("  ")];
+  for (const r of rows) out.push(r.map((v, i) => (i === 1 ? paint(v, v, widths[i]!) : i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  "));
+  if (!rows.length) out.push("(no companions)");
+  process.stdout.write(out.join("\n") + "\n");
+  return 0;
+}
+
+async function perName(socket: string, cmd: string, names: string[]): Promise<number> {
+  const targets = names.includes("all") ? await allNames(socket) : names;
+  if (!targets.length) {
+    process.stdout.write("no companions\n");
+    return 0;
+  }
+  const replies = await request(socket, targets.map((name) => ({ cmd, name })));
+  return report(replies);
+}
+
+async function signal(socket: string, sig: string, names: string[]): Promise<number> {
+  const targets = names.includes("all") ? await allNames(socket) : names;
+  return report(await request(socket, targets.map((name) => ({ cmd: "signal", name, signal: sig }))));
+}
+
+async function allNames(socket: string): Promise<string[]> {
+  const [reply] = await request(socket, [{ cmd: "status" }]);
+  return ((reply?.companions as StatusEntry[]) ?? []).map((c) => c.name);
+}
+
+function report(replies: Json[]): number {
+  let code = 0;
+  for (const r of replies) {
+    if (r.ok) process.stdout.write(`${r.message}\n`);
+    else code = Math.max(code, refused(r));
+  }
+  return code;
+}
+
+function refused(r: Json): number {
+  process.stderr.write(`sup: ${r.error ?? r.message}\n`);
+  return r.code === "INVALID_CONFIG" ? 2 : 1;
+}
+
+async function reread(socket: string): Promise<number> {
+  const [r] = await request(socket, [{ cmd: "reread" }]);
+  if (!r!.ok) return refused(r!);
+  for (const k of ["added", "removed", "restarted", "unchanged"] as const) {
+    const list = r![k] as string[];
+    process.stdout.write(`${k}: ${list.length ? list.join(", ") : "-"}\n`);
+  }
+  return 0;
+}

@@ -1,0 +1,45 @@
+// Finds and reads the config file and hands it to validate.ts. The only config module that
+// touches the disk; it never throws for a bad file, it returns the problems.
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { validateConfig, type ConfigResult } from "./validate.ts";
+
+/** -c/--config PATH, else $SUP_CONFIG, else ./sup.toml */
+export function configPath(flag?: string): string {
+  return resolve(flag || process.env.SUP_CONFIG || "sup.toml");
+}
+
+let importCounter = 0;
+
+export async function loadConfig(file: string): Promise<ConfigResult> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a folder" : err.code === "EACCES" ? "permission denied" : err.message;
+    return { ok: false, problems: [`${file}: cannot read config: ${why}`] };
+  }
+  let raw: unknown;
+  try {
+    raw = Bun.TOML.parse(text);
+  } catch (e) {
+    return { ok: false, problems: [await tomlError(file, e)] };
+  }
+  return validateConfig(raw, file, text);
+}
+
+/** Bun.TOML.parse errors carry no line; importing the file as TOML does. */
+async function tomlError(file: string, first: unknown): Promise<string> {
+  const base = `${file}: invalid TOML: ${(first as Error)?.message ?? String(first)}`;
+  try {
+    await import(`${file}?v=${++importCounter}`, { with: { type: "toml" } });
+  } catch (e) {
+    const pos = (e as { position?: { line?: number; column?: number; lineText?: string } }).position;
+    if (pos?.line) {
+      const msg = (e as Error).message || (first as Error)?.message;
+      return `${file}:${pos.line}:${pos.column ?? 0}: invalid TOML: ${msg}${pos.lineText ? `\n    ${pos.lineText.trim()}` : ""}`;
+    }
+  }
+  return base;
+}

@@ -1,0 +1,115 @@
+// The config file's shape: zod schemas for [sup], [defaults] and [companions.NAME], and the
+// resolved types the rest of sup uses. Pure: no file access; load.ts feeds it parsed TOML.
+import { z } from "zod";
+import { parseSignal } from "./signals.ts";
+
+const seconds = z.number({ error: "must be a number of seconds" }).finite().min(0, { error: "must be >= 0" });
+
+const signal = z.union([z.string(), z.number()], { error: "must be a signal name or number" }).transform((v, ctx) => {
+  const name = parseSignal(v);
+  if (!name) {
+    ctx.addIssue({ code: "custom", message: `unknown signal ${JSON.stringify(v)}` });
+    return z.NEVER;
+  }
+  return name;
+});
+
+const envValue = z.union([z.string(), z.number(), z.boolean()], { error: "env values must be strings" }).transform(String);
+
+/** Every key a companion may set; [defaults] takes the same keys except `command`. */
+export const companionFields = {
+  startsecs: seconds,
+  restart: z.enum(["always", "on-failure", "never"], { error: 'must be "always", "on-failure" or "never"' }),
+  restart_delay: seconds,
+  backoff: z.enum(["fixed", "exponential"], { error: 'must be "fixed" or "exponential"' }),
+  max_restart_delay: seconds,
+  stop_signal: signal,
+  stop_timeout: seconds,
+  reload_timeout: seconds,
+  stdout: z.string({ error: 'must be "inherit", "null" or a file path' }).min(1),
+  stderr: z.string({ error: 'must be "inherit", "null", "stdout" or a file path' }).min(1),
+  cwd: z.string({ error: "must be a folder path" }).min(1),
+  env: z.record(z.string(), envValue, { error: "must be a table of NAME = value" }),
+  essential: z.boolean({ error: "must be true or false" }),
+} as const;
+
+const command = z.union(
+  [
+    z.string().trim().min(1, { error: "must not be empty" }),
+    z.array(z.string(), { error: "must be a string or an array of strings" }).min(1, { error: "must not be empty" }),
+  ],
+  { error: "must be a string (run with /bin/sh -c) or an array of strings (argv)" },
+);
+
+export const defaultsSchema = z.strictObject(companionFields).partial();
+export const companionSchema = z.strictObject({ command, ...companionFields }).partial().required({ command: true });
+
+export const fileSchema = z.strictObject({
+  sup: z
+    .strictObject({
+      socket: z.string().min(1).optional(),
+      graceful_timeout: z.number().finite().positive({ error: "must be > 0 seconds" }).optional(),
+      fail_fast: z.boolean({ error: "must be true or false" }).optional(),
+    })
+    .optional(),
+  defaults: defaultsSchema.optional(),
+  companions: z.record(z.string(), z.unknown(), { error: "must be a table of [companions.NAME] tables" }).optional(),
+});
+
+export type RawCompanion = z.output<typeof companionSchema>;
+export type RawDefaults = z.output<typeof defaultsSchema>;
+
+export const builtinDefaults = {
+  startsecs: 1,
+  restart: "always",
+  restart_delay: 1,
+  backoff: "fixed",
+  max_restart_delay: 30,
+  stop_signal: "SIGTERM",
+  stop_timeout: 10,
+  reload_timeout: 10,
+  stdout: "inherit",
+  stderr: "inherit",
+  cwd: ".",
+  env: {},
+  essential: false,
+} satisfies Required<RawDefaults>;
+
+export type Output = { kind: "inherit" } | { kind: "null" } | { kind: "file"; path: string };
+export type ErrOutput = Output | { kind: "stdout" };
+
+/** A companion's fully resolved settings: durations in ms, paths absolute. */
+export interface CompanionSpec {
+  name: string;
+  /** as written: a shell string or an argv array */
+  command: string | string[];
+  argv: string[];
+  startsecsMs: number;
+  restart: "always" | "on-failure" | "never";
+  restartDelayMs: number;
+  backoff: "fixed" | "exponential";
+  maxRestartDelayMs: number;
+  stopSignal: string;
+  stopTimeoutMs: number;
+  reloadTimeoutMs: number;
+  stdout: Output;
+  stderr: ErrOutput;
+  cwd: string;
+  env: Record<string, string>;
+  essential: boolean;
+  /** stable hash of every field above: the identity reread compares */
+  hash: string;
+}
+
+export interface SupConfig {
+  /** absolute path of the file this came from */
+  file: string;
+  dir: string;
+  socket: string;
+  /** null: slowest stop_timeout + 5 s */
+  gracefulTimeoutMs: number | null;
+  failFast: boolean;
+  companions: CompanionSpec[];
+}
+
+export const NAME_RE = /^[A-Za-z0-9_.-]+$/;

@@ -1,0 +1,230 @@
+// Turns a parsed TOML object into a SupConfig, or into every problem at once, each with its key
+// path and, when the source text is given, its line. Pure: no file access.
+import { createHash } from "node:crypto";
+import { isAbsolute, resolve } from "node:path";
+import type { z } from "zod";
+import {
+  builtinDefaults,
+  companionSchema,
+  fileSchema,
+  NAME_RE,
+  type CompanionSpec,
+  type ErrOutput,
+  type Output,
+  type RawDefaults,
+  type SupConfig,
+} from "./schema.ts";
+
+export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[] };
+
+/** Max bytes of a Unix socket path that every client can connect to (sun_path is 108 with NUL). */
+export const MAX_SOCKET_PATH = 107;
+
+export function validateConfig(raw: unknown, file: string, text?: string): ConfigResult {
+  const dir = resolve(file, "..");
+  const lines = text === undefined ? undefined : keyLines(text);
+  const problems: string[] = [];
+  const report = (path: (string | number)[], message: string) => {
+    const key = path.join(".");
+    const line = lines && findLine(lines, path);
+    problems.push(`${key || "(file)"}: ${message}${line ? ` (${file}:${line})` : ""}`);
+  };
+  const reportZod = (prefix: (string | number)[], err: z.ZodError) => {
+    for (const issue of err.issues) {
+      const path = [...prefix, ...(issue.path as (string | number)[])];
+      let message = issue.message;
+      if (issue.code === "unrecognized_keys") {
+        for (const k of issue.keys) report([...path, k], `unknown key${suggest(k, prefix)}`);
+        continue;
+      }
+      if (issue.code === "invalid_type" && /received undefined/.test(message)) message = "is required";
+      report(path, message);
+    }
+  };
+
+  const top = fileSchema.safeParse(raw);
+  if (!top.success) {
+    reportZod([], top.error);
+    return { ok: false, problems };
+  }
+  const sup = top.data.sup ?? {};
+  const defaults: Required<RawDefaults> = { ...builtinDefaults, ...(top.data.defaults ?? {}) } as Required<RawDefaults>;
+
+  const names = Object.keys(top.data.companions ?? {});
+  if (lines) names.sort((a, b) => firstHeader(lines, a) - firstHeader(lines, b));
+  const companions: CompanionSpec[] = [];
+  for (const name of names) {
+    const path = ["companions", name];
+    if (!NAME_RE.test(name)) {
+      report(path, `invalid companion name ${JSON.stringify(name)}: use letters, digits, "-", "_" and "."`);
+      continue;
+    }
+    if (name === "all") {
+      report(path, `the name "all" is reserved (sup ctl start all means every companion)`);
+      continue;
+    }
+    const parsed = companionSchema.safeParse((top.data.companions ?? {})[name]);
+    if (!parsed.success) {
+      reportZod(path, parsed.error);
+      continue;
+    }
+    const c = { ...defaults, ...parsed.data };
+    const env = { ...defaults.env, ...(parsed.data.env ?? {}) };
+    const spec: Omit<CompanionSpec, "hash"> = {
+      name,
+      command: c.command,
+      argv: typeof c.command === "string" ? shellArgv(c.command) : [...c.command],
+      startsecsMs: ms(c.startsecs),
+      restart: c.restart,
+      restartDelayMs: ms(c.restart_delay),
+      backoff: c.backoff,
+      maxRestartDelayMs: ms(c.max_restart_delay),
+      stopSignal: c.stop_signal,
+      stopTimeoutMs: ms(c.stop_timeout),
+      reloadTimeoutMs: ms(c.reload_timeout),
+      stdout: output(c.stdout, dir) as Output,
+      stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(c.stderr, dir),
+      cwd: resolve(dir, c.cwd),
+      env,
+      essential: c.essential,
+    };
+    if (spec.stdout.kind === "file" && spec.stderr.kind === "file" && spec.stdout.path === spec.stderr.path) {
+      // two fds appending to one file interleave fine, but say what is meant
+      spec.stderr = { kind: "stdout" };
+    }
+    companions.push({ ...spec, hash: hashSpec(spec) });
+  }
+
+  const socket = resolve(dir, sup.socket ?? "sup.sock");
+  if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
+    report(["sup", "socket"], `socket path is ${Buffer.byteLength(socket)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: ${socket}`);
+  }
+  if (problems.length) return { ok: false, problems };
+  return {
+    ok: true,
+    config: {
+      file,
+      dir,
+      socket,
+      gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
+      failFast: sup.fail_fast ?? false,
+      companions,
+    },
+  };
+}
+
+/** The arbiter's total stop budget: graceful_timeout, else slowest stop_timeout + 5 s. */
+export function gracefulBudgetMs(config: SupConfig): number {
+  if (config.gracefulTimeoutMs !== null) return config.gracefulTimeoutMs;
+  const slowest = Math.max(0, ...config.companions.map((c) => Math.max(c.stopTimeoutMs, c.reloadTimeoutMs)));
+  return slowest + 5000;
+}
+
+const SHELL_WORDS = new Set(
+  "exit return cd export exec eval set unset trap wait read ulimit umask source . : shift alias readonly times type command break continue if while for case until { ! [ test echo printf kill pwd true false".split(" "),
+);
+
+/**
+ * A string command runs with /bin/sh -c, except a plain "program arg arg" with no shell syntax
+ * at all: that is exec'd directly, so signals reach the program itself, no shell process sits
+ * in between, and a missing program is FATAL ("command not found") instead of a crash loop.
+ */
+export function shellArgv(command: string): string[] {
+  const words = command.trim().split(/\s+/);
+  const plain = /^[A-Za-z0-9_@%+=:,.\/ -]+$/.test(command.trim()) && !words[0]!.includes("=") && !SHELL_WORDS.has(words[0]!);
+  return plain ? words : ["/bin/sh", "-c", command];
+}
+
+function ms(seconds: number): number {
+  return Math.round(seconds * 1000);
+}
+
+function output(value: string, dir: string): ErrOutput {
+  if (value === "inherit") return { kind: "inherit" };
+  if (value === "null") return { kind: "null" };
+  return { kind: "file", path: isAbsolute(value) ? value : resolve(dir, value) };
+}
+
+export function hashSpec(spec: Omit<CompanionSpec, "hash">): string {
+  return createHash("sha256").update(stableJson(spec)).digest("hex").slice(0, 16);
+}
+
+function stableJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(stableJson).join(",")}]`;
+  if (v && typeof v === "object") {
+    const o = v as Record<string, unknown>;
+    return `{${Object.keys(o)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${stableJson(o[k])}`)
+      .join(",")}}`;
+  }
+  return JSON.stringify(v) ?? "null";
+}
+
+const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "graceful_timeout", "fail_fast"];
+function suggest(key: string, _prefix: (string | number)[]): string {
+  let best: string | undefined;
+  let bestD = 3;
+  for (const k of KNOWN_KEYS) {
+    const d = distance(key, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return best ? ` (did you mean "${best}"?)` : "";
+}
+
+function distance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
+// --- line lookup: a light scan of the TOML text, enough to point at the key a problem names.
+interface KeyLine {
+  table: string;
+  key: string;
+  line: number;
+}
+
+function keyLines(text: string): KeyLine[] {
+  const out: KeyLine[] = [];
+  let table = "";
+  text.split(/\r?\n/).forEach((raw, i) => {
+    const line = raw.trim();
+    const header = /^\[\s*([^\]]+?)\s*\]/.exec(line);
+    if (header) {
+      table = header[1]!.replace(/\s*\.\s*/g, ".").replace(/"/g, "");
+      out.push({ table, key: "", line: i + 1 });
+      return;
+    }
+    const kv = /^("?)([A-Za-z0-9_.-]+)\1\s*=/.exec(line);
+    if (kv) out.push({ table, key: kv[2]!, line: i + 1 });
+  });
+  return out;
+}
+
+function findLine(lines: KeyLine[], path: (string | number)[]): number | undefined {
+  const parts = path.map(String);
+  // the longest table prefix that exists, then the key below it
+  for (let cut = parts.length; cut >= 0; cut--) {
+    const table = parts.slice(0, cut).join(".");
+    const key = parts[cut];
+    const hit = lines.find((l) => l.table === table && (key === undefined ? l.key === "" : l.key === key));
+    if (hit) return hit.line;
+    const dotted = lines.find((l) => l.table === parts.slice(0, cut - 1).join(".") && l.key === parts.slice(cut - 1).join("."));
+    if (cut > 0 && dotted) return dotted.line;
+  }
+  return undefined;
+}
+
+function firstHeader(lines: KeyLine[], name: string): number {
+  const hit = lines.find((l) => l.table === `companions.${name}` || (l.table === "companions" && l.key === name));
+  return hit ? hit.line : Number.MAX_SAFE_INTEGER;
+}

@@ -1,0 +1,226 @@
+// The control socket server: many clients at once, pipelined requests answered in order,
+// partial writes resent on drain, a line cap, a connection cap and an idle timeout, so that no
+// client — slow, silent, flooding or gone — can stall the manager.
+import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import type { Socket, UnixSocketListener } from "bun";
+import { LineBuffer, MAX_LINE } from "./framing.ts";
+import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
+
+export const MAX_CONNECTIONS = 1024;
+/** stop reading from a client whose unread replies pass this */
+const MAX_PENDING_OUT = 8 * 1024 * 1024;
+/** a connection that completes no request for this long is closed */
+const IDLE_SECONDS = 60;
+
+interface Conn {
+  lines: LineBuffer;
+  queue: string[];
+  out: Buffer[];
+  outBytes: number;
+  busy: boolean;
+  ended: boolean;
+  closed: boolean;
+  paused: boolean;
+}
+
+export class SocketPathError extends Error {}
+
+/**
+ * Make `path` free for a new listener: absent is fine, a stale socket is removed, a live one
+ * (another sup) or anything that is not a socket is refused with a message naming the path.
+ */
+export async function claimSocketPath(path: string, unlinkStale: boolean): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) {
+    throw new SocketPathError(`${path} exists and is not a socket (${st.isDirectory() ? "a folder" : "a file"}); remove it or set [sup] socket to another path`);
+  }
+  if (await isLive(path)) throw new SocketPathError(`another sup is already serving ${path}; stop it first or set [sup] socket to another path`);
+  if (unlinkStale) {
+    try {
+      unlinkSync(path);
+    } catch {}
+  }
+}
+
+async function isLive(path: string): Promise<boolean> {
+  try {
+    const s = await Bun.connect({ unix: path, socket: { data() {}, error() {} } });
+    s.end();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ControlServer {
+  private listener: UnixSocketListener<Conn> | null = null;
+  private count = 0;
+
+  constructor(
+    private readonly api: ControlApi,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  get connections(): number {
+    return this.count;
+  }
+
+  async listen(path: string): Promise<void> {
+    await claimSocketPath(path, true);
+    const old = process.umask(0o077); // the socket is born 0700: no window where others can connect
+    try {
+      this.listener = Bun.listen<Conn>({
+        unix: path,
+        allowHalfOpen: true,
+        socket: {
+          open: (s) => this.open(s),
+          data: (s, chunk) => this.data(s, chunk),
+          drain: (s) => this.flush(s),
+          end: (s) => {
+            s.data.ended = true;
+            this.pump(s);
+          },
+          close: (s) => this.close(s),
+          error: (s) => this.close(s),
+          timeout: (s) => {
+            s.end();
+          },
+        },
+      });
+    } catch (e) {
+      throw new SocketPathError(`cannot listen on ${path}: ${(e as Error).message}`);
+    } finally {
+      process.umask(old);
+    }
+    chmodSync(path, 0o600);
+  }
+
+  /** stop listening (Bun unlinks the path); open connections are closed */
+  stop(): void {
+    this.listener?.stop(true);
+    this.listener = null;
+  }
+
+  private open(s: Socket<Conn>): void {
+    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, busy: false, ended: false, closed: false, paused: false };
+    this.count++;
+    if (this.count > MAX_CONNECTIONS) {
+      this.write(s, errorReply(`too many connections (${MAX_CONNECTIONS}); retry later`, "INTERNAL"));
+      s.data.ended = true;
+      s.data.lines.overflow = true;
+      this.pump(s);
+      return;
+    }
+    s.timeout(IDLE_SECONDS);
+  }
+
+  private close(s: Socket<Conn>): void {
+    if (!s.data || s.data.closed) return;
+    s.data.closed = true;
+    s.data.queue = [];
+    s.data.out = [];
+    this.count--;
+  }
+
+  private data(s: Socket<Conn>, chunk: Buffer): void {
+    const c = s.data;
+    if (c.closed || c.lines.overflow) return;
+    for (const line of c.lines.push(chunk)) if (line.trim()) c.queue.push(line);
+    if (c.lines.overflow) {
+      c.queue.push("\u0000overflow");
+    }
+    this.pump(s);
+  }
+
+  /** answer queued lines one at a time, in order, while the client keeps up */
+  private pump(s: Socket<Conn>): void {
+    const c = s.data;
+    if (c.busy || c.closed) return;
+    while (c.queue.length && c.outBytes < MAX_PENDING_OUT) {
+      const line = c.queue.shift()!;
+      if (line === "\u0000overflow") {
+        this.write(s, errorReply(`request line longer than ${MAX_LINE} bytes; closing`, "BAD_REQUEST"));
+        c.queue = [];
+        c.ended = true;
+        break;
+      }
+      s.timeout(IDLE_SECONDS);
+      const reply = handleLine(line, this.api);
+      c.busy = true;
+      reply.then(
+        (r) => {
+          c.busy = false;
+          this.write(s, r);
+          this.pump(s);
+        },
+        (e) => {
+          c.busy = false;
+          this.log(`control: internal error: ${e}`);
+          this.write(s, errorReply(`internal error: ${e}`, "INTERNAL"));
+          this.pump(s);
+        },
+      );
+      return;
+    }
+    this.backpressure(s);
+    if (c.ended && !c.queue.length && !c.busy && c.outBytes === 0) {
+      // the client finished sending: last line without "\n" still counts
+      const rest = c.lines.overflow ? null : c.lines.takeRest();
+      if (rest && rest.trim()) {
+        c.queue.push(rest);
+        this.pump(s);
+        return;
+      }
+      s.end();
+    }
+  }
+
+  private backpressure(s: Socket<Conn>): void {
+    const c = s.data;
+    const sock = s as unknown as { pause?: () => void; resume?: () => void };
+    if (!c.paused && c.outBytes >= MAX_PENDING_OUT) {
+      sock.pause?.();
+      c.paused = true;
+    } else if (c.paused && c.outBytes < MAX_PENDING_OUT / 2) {
+      sock.resume?.();
+      c.paused = false;
+    }
+  }
+
+  private write(s: Socket<Conn>, reply: Json): void {
+    const c = s.data;
+    if (c.closed) return;
+    const buf = Buffer.from(JSON.stringify(reply) + "\n");
+    if (c.outBytes === 0) {
+      const n = s.write(buf);
+      if (n === buf.length) return;
+      const rest = buf.subarray(Math.max(0, n));
+      c.out.push(rest);
+      c.outBytes += rest.length;
+      return;
+    }
+    c.out.push(buf);
+    c.outBytes += buf.length;
+  }
+
+  private flush(s: Socket<Conn>): void {
+    const c = s.data;
+    while (c.out.length && !c.closed) {
+      const buf = c.out[0]!;
+      const n = s.write(buf);
+      if (n < buf.length) {
+        c.out[0] = buf.subarray(Math.max(0, n));
+        c.outBytes -= Math.max(0, n);
+        return;
+      }
+      c.out.shift();
+      c.outBytes -= buf.length;
+    }
+    this.pump(s);
+  }
+}

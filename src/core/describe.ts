@@ -1,0 +1,78 @@
+// The status entry of one companion, exactly the wire keys of the contract. Pure.
+import type { Clock, Companion } from "./types.ts";
+
+export interface StatusEntry {
+  name: string;
+  state: string;
+  pid: number | null;
+  description: string;
+  started_at: number | null;
+  exited_at: number | null;
+  next_retry_at: number | null;
+  restart_delay: number | null;
+  last_exit_code: number | null;
+  last_exit_signal: string | null;
+  restart_count: number;
+  exit_count: number;
+  manual_stop: boolean;
+  command: string;
+  /** extra, not in the original: seconds since the current process started (null when none) */
+  uptime: number | null;
+}
+
+export function formatUptime(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = s % 60;
+  const hm = `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
+  return h >= 24 ? `${Math.floor(h / 24)}d ${hm.replace(/^\d+/, String(h % 24))}` : hm;
+}
+
+export function shellJoin(argv: string[]): string {
+  return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+export function describe(c: Companion, now: Clock): StatusEntry {
+  const uptime = c.pid !== null && c.startedMono !== null ? (now.mono - c.startedMono) / 1000 : null;
+  let description: string;
+  switch (c.state) {
+    case "RUNNING":
+      description = `running, pid ${c.pid}, uptime ${formatUptime(uptime ?? 0)}`;
+      break;
+    case "STARTING":
+      description = "starting";
+      break;
+    case "BACKOFF": {
+      const left = c.deadline === null ? 0 : Math.max(0, Math.ceil((c.deadline - now.mono) / 1000));
+      description = `backoff, ${c.reason}, retrying in ${left}s`;
+      break;
+    }
+    case "STOPPING":
+      description = "stopping";
+      break;
+    default:
+      description = `${c.state.toLowerCase()}, ${c.reason}`;
+  }
+  return {
+    name: c.name,
+    state: c.state,
+    pid: c.pid,
+    description,
+    started_at: epoch(c.startedAt),
+    exited_at: epoch(c.exitedAt),
+    next_retry_at: c.state === "BACKOFF" ? epoch(c.nextRetryAt) : null,
+    restart_delay: c.state === "BACKOFF" && c.retryDelayMs !== null ? c.retryDelayMs / 1000 : null,
+    last_exit_code: c.lastExitCode,
+    last_exit_signal: c.lastExitSignal,
+    restart_count: c.restartCount,
+    exit_count: c.exitCount,
+    manual_stop: c.manualStop,
+    command: typeof c.spec.command === "string" ? c.spec.command : shellJoin(c.spec.command),
+    uptime: uptime === null ? null : Math.round(uptime * 1000) / 1000,
+  };
+}
+
+function epoch(ms: number | null): number | null {
+  return ms === null ? null : Math.round(ms) / 1000;
+}

@@ -1,0 +1,351 @@
+// The companion state machine: step(companion, event, now) -> {next, effects, reply}.
+// Pure: no clock, no I/O, no Bun. Every (state, event) cell is filled; an impossible pair
+// (a late or duplicate exit, a stray timer) logs a warning and keeps the state.
+import { signalNumber } from "../config/signals.ts";
+import type { CompanionSpec } from "../config/schema.ts";
+import type { Clock, Companion, Effect, Event, EventType, Reply, State, StepResult } from "./types.ts";
+import { retryDelayMs, shouldRestart, stableWindowMs } from "./policy.ts";
+
+type Cell<E extends EventType> = (c: Companion, ev: Extract<Event, { type: E }>, now: Clock) => StepResult;
+type Table = { [S in State]: { [E in EventType]: Cell<E> } };
+
+export function newCompanion(spec: CompanionSpec): Companion {
+  return {
+    name: spec.name,
+    spec,
+    state: "STOPPED",
+    pid: null,
+    manualStop: false,
+    restartPending: false,
+    removed: false,
+    deadline: null,
+    killed: false,
+    startedAt: null,
+    startedMono: null,
+    exitedAt: null,
+    nextRetryAt: null,
+    retryDelayMs: null,
+    lastExitCode: null,
+    lastExitSignal: null,
+    restartCount: 0,
+    exitCount: 0,
+    failures: 0,
+    reason: "not started",
+    hasRun: false,
+  };
+}
+
+export function exitText(code: number | null, signal: string | null): string {
+  return code !== null ? `exited with status ${code}` : `killed by ${signal ?? "unknown signal"}`;
+}
+
+// ---------- helpers: each returns a whole StepResult so cells stay one-liners
+
+const ok = (c: Companion, message: string, effects: Effect[] = []): StepResult => ({ next: c, effects, reply: { ok: true, message } });
+const refuse = (c: Companion, message: string, code: Reply["code"]): StepResult => ({ next: c, effects: [], reply: { ok: false, message, code } });
+const same = (c: Companion): StepResult => ({ next: c, effects: [] });
+const warn = (c: Companion, what: string): StepResult => ({ next: c, effects: [{ type: "log", message: `warning: ${c.name}: ignored ${what} in ${c.state}` }] });
+
+/** -> STARTING: ask the host to spawn; `counted` spawns follow an earlier run without a manual start */
+function spawn(c: Companion, counted: boolean): StepResult {
+  return {
+    next: {
+      ...c,
+      state: "STARTING",
+      pid: null,
+      deadline: null,
+      killed: false,
+      restartPending: false,
+      nextRetryAt: null,
+      retryDelayMs: null,
+      restartCount: c.restartCount + (counted && c.hasRun ? 1 : 0),
+      reason: "starting",
+    },
+    effects: [{ type: "spawn", spec: c.spec }],
+  };
+}
+
+/** STARTING/RUNNING -> STOPPING: stop_signal to the group now, SIGKILL at the deadline */
+function beginStop(c: Companion, now: Clock, timeoutMs: number): Companion {
+  return { ...c, state: "STOPPING", deadline: now.mono + timeoutMs, killed: false, reason: "stopping" };
+}
+const stopSignal = (c: Companion): Effect => ({ type: "signal", pid: c.pid!, signal: c.spec.stopSignal, group: true });
+
+function afterExit(c: Companion, ev: Extract<Event, { type: "exited" }>, now: Clock): Companion {
+  return {
+    ...c,
+    pid: null,
+    deadline: null,
+    killed: false,
+    exitedAt: now.wall,
+    lastExitCode: ev.code,
+    lastExitSignal: ev.signal,
+    exitCount: c.exitCount + 1,
+    reason: exitText(ev.code, ev.signal),
+  };
+}
+
+function ended(c: Companion, final: "EXITED" | "FATAL"): Effect[] {
+  if (c.manualStop) return [];
+  const code = final === "FATAL" ? 1 : c.lastExitCode !== null ? c.lastExitCode : 128 + signalNumberOr(c.lastExitSignal);
+  return [{ type: "ended", final, code }];
+}
+function signalNumberOr(name: string | null): number {
+  try {
+    return name ? signalNumber(name) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** STARTING/RUNNING: the process ended on its own (or after a restart's stop) */
+const exitedWhileUp: Cell<"exited"> = (c, ev, now) => {
+  if (ev.pid !== c.pid) return warn(c, `exit of pid ${ev.pid}`);
+  const d = afterExit(c, ev, now);
+  if (d.removed) return { next: { ...d, state: "STOPPED" }, effects: [{ type: "gone" }] };
+  // STARTING/RUNNING -> STOPPED: a manual stop is already under way (defensive: stop moves to STOPPING)
+  if (d.manualStop) return { next: { ...d, state: "STOPPED", reason: "stopped manually" }, effects: [] };
+  // STARTING/RUNNING -> STARTING: exit with a restart pending
+  if (d.restartPending) return spawn(d, true);
+  if (shouldRestart(d.spec.restart, ev.code, ev.signal)) {
+    // STARTING/RUNNING -> BACKOFF: policy says restart, after the delay
+    const failures = d.failures + 1;
+    const delay = retryDelayMs(d.spec, failures);
+    return {
+      next: { ...d, state: "BACKOFF", failures, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay },
+      effects: [],
+    };
+  }
+  // STARTING/RUNNING -> EXITED: policy says no restart
+  const next: Companion = { ...d, state: "EXITED" };
+  return { next, effects: ended(next, "EXITED") };
+};
+
+/** STOPPING: the process is gone */
+const exitedWhileStopping: Cell<"exited"> = (c, ev, now) => {
+  if (ev.pid !== c.pid) return warn(c, `exit of pid ${ev.pid}`);
+  const d = afterExit(c, ev, now);
+  // STOPPING -> STOPPED: a removed companion is forgotten once its process is gone
+  if (d.removed) return { next: { ...d, state: "STOPPED", reason: "removed" }, effects: [{ type: "gone" }] };
+  // STOPPING -> STARTING: restart pending (restart command, reread change)
+  if (d.restartPending && !d.manualStop) return spawn(d, true);
+  // STOPPING -> STOPPED
+  return { next: { ...d, state: "STOPPED", restartPending: false, reason: d.manualStop ? "stopped manually" : d.reason }, effects: [] };
+};
+
+const spawnedWhileStarting: Cell<"spawned"> = (c, ev, now) => {
+  const base: Companion = { ...c, pid: ev.pid, startedAt: now.wall, startedMono: now.mono, hasRun: true, reason: "starting" };
+  // STARTING -> RUNNING at once when startsecs = 0
+  if (c.spec.startsecsMs === 0) return { next: { ...base, state: "RUNNING", deadline: now.mono + stableWindowMs(c.spec), reason: "running" }, effects: [] };
+  return { next: { ...base, deadline: now.mono + c.spec.startsecsMs }, effects: [] };
+};
+
+/** a spawn result for a state that asked for none: never let a second process live */
+const strayProcess: Cell<"spawned"> = (c, ev) => ({
+  next: c,
+  effects: [
+    { type: "log", message: `warning: ${c.name}: unexpected process ${ev.pid} in ${c.state}, killing it` },
+    { type: "signal", pid: ev.pid, signal: "SIGKILL", group: true },
+  ],
+});
+
+const spawnFailed: Cell<"spawnFailed"> = (c, ev) => {
+  // any -> FATAL: the command could not be spawned
+  const next: Companion = { ...c, state: "FATAL", pid: null, deadline: null, restartPending: false, reason: ev.reason };
+  if (c.removed) return { next, effects: [{ type: "gone" }] };
+  return { next, effects: ended(next, "FATAL") };
+};
+
+// ---------- commands
+
+const startFromDown: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false }, false), `${c.name} started`);
+const restartFromDown: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false }, true), `${c.name} started`);
+const startFromBackoff: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false }, false), `${c.name} started`);
+const restartFromBackoff: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false }, true), `${c.name} started`);
+
+function withReply(r: StepResult, message: string): StepResult {
+  return { ...r, reply: { ok: true, message } };
+}
+
+function markStop(c: Companion, ev: Extract<Event, { type: "stop" }>): Companion {
+  return { ...c, manualStop: true, restartPending: false, removed: c.removed || ev.kind === "remove" };
+}
+
+const stopWhileDown: Cell<"stop"> = (c, ev) => {
+  const next = markStop(c, ev);
+  return ok(next, `${c.name} already stopped`, next.removed ? [{ type: "gone" }] : []);
+};
+const stopWhileBackoff: Cell<"stop"> = (c, ev) => {
+  // BACKOFF -> STOPPED: cancel the retry
+  const next: Companion = { ...markStop(c, ev), state: "STOPPED", deadline: null, nextRetryAt: null, retryDelayMs: null, reason: "stopped manually" };
+  return ok(next, `${c.name} stopped`, next.removed ? [{ type: "gone" }] : []);
+};
+const stopWhileUp: Cell<"stop"> = (c, ev, now) => {
+  if (c.pid === null) return ok({ ...markStop(c, ev), state: "STOPPED", deadline: null, reason: "stopped manually" }, `${c.name} stopped`);
+  // STARTING/RUNNING -> STOPPING: stop_signal now, SIGKILL at stop_timeout
+  return ok(beginStop(markStop(c, ev), now, c.spec.stopTimeoutMs), `${c.name} stopping`, [stopSignal(c)]);
+};
+const stopWhileStopping: Cell<"stop"> = (c, ev) => ok(markStop(c, ev), `${c.name} already stopping`);
+
+const restartWhileUp: Cell<"restart"> = (c, _ev, now) => {
+  if (c.pid === null) return restartFromDown(c, { type: "restart" }, now);
+  // STARTING/RUNNING -> STOPPING with a restart pending: reload_timeout applies
+  return ok(beginStop({ ...c, manualStop: false, restartPending: true }, now, c.spec.reloadTimeoutMs), `${c.name} restarting`, [stopSignal(c)]);
+};
+
+const refuseStopping = (c: Companion): StepResult => refuse(c, `${c.name} is stopping; retry`, "STOPPING");
+
+const killUp: Cell<"kill"> = (c) => {
+  if (c.pid === null) return same({ ...c, manualStop: true, state: "STOPPED", deadline: null, reason: "stopped manually" });
+  // any live -> STOPPING: SIGKILL the group at once
+  return {
+    next: { ...c, state: "STOPPING", manualStop: true, restartPending: false, killed: true, deadline: null, reason: "stopping" },
+    effects: [{ type: "signal", pid: c.pid, signal: "SIGKILL", group: true }],
+  };
+};
+const killDown: Cell<"kill"> = (c) => same({ ...c, manualStop: true });
+const killBackoff: Cell<"kill"> = (c) =>
+  same({ ...c, state: "STOPPED", manualStop: true, deadline: null, nextRetryAt: null, retryDelayMs: null, reason: "stopped manually" });
+
+// ---------- reread: a companion's config changed
+
+const changedWhileDown: Cell<"changed"> = (c, ev, now) => {
+  const next = { ...c, spec: ev.spec };
+  // a manually stopped companion keeps the new config and stays stopped
+  if (c.manualStop) return same(next);
+  return spawn(next, true);
+};
+const changedWhileBackoff: Cell<"changed"> = (c, ev) => spawn({ ...c, spec: ev.spec }, true);
+const changedWhileUp: Cell<"changed"> = (c, ev, now) => {
+  if (c.pid === null) return spawn({ ...c, spec: ev.spec }, true);
+  // the old process stops under the old settings; the new spec takes over when it is gone
+  return { next: { ...beginStop({ ...c, restartPending: true }, now, c.spec.reloadTimeoutMs), spec: ev.spec }, effects: [stopSignal(c)] };
+};
+const changedWhileStopping: Cell<"changed"> = (c, ev) => {
+  // a removed name that comes back while its old process drains: start it once that is gone
+  if (c.removed) return same({ ...c, spec: ev.spec, removed: false, manualStop: false, restartPending: true });
+  return same({ ...c, spec: ev.spec });
+};
+
+// ---------- timers
+
+const promote: Cell<"deadline"> = (c, _ev, now) => {
+  if (c.deadline === null || now.mono < c.deadline) return same(c);
+  // STARTING -> RUNNING: up for startsecs
+  return same({ ...c, state: "RUNNING", deadline: now.mono + stableWindowMs(c.spec), reason: "running" });
+};
+const settle: Cell<"deadline"> = (c, _ev, now) => {
+  if (c.deadline === null || now.mono < c.deadline) return same(c);
+  // RUNNING stayed up: consecutive failures reset
+  return same({ ...c, failures: 0, deadline: null });
+};
+const retry: Cell<"deadline"> = (c, _ev, now) => {
+  if (c.deadline === null || now.mono < c.deadline) return same(c);
+  // BACKOFF -> STARTING: retry delay elapsed
+  return spawn(c, true);
+};
+const escalate: Cell<"deadline"> = (c, _ev, now) => {
+  if (c.deadline === null || now.mono < c.deadline || c.killed || c.pid === null) return same(c);
+  // STOPPING: stop_timeout elapsed -> SIGKILL to the group
+  return {
+    next: { ...c, killed: true, deadline: null },
+    effects: [
+      { type: "log", message: `${c.name}: still running after stop timeout, sending SIGKILL to group ${c.pid}` },
+      { type: "signal", pid: c.pid, signal: "SIGKILL", group: true },
+    ],
+  };
+};
+
+const ignoreExit: Cell<"exited"> = (c, ev) => warn(c, `exit of pid ${ev.pid}`);
+const ignoreTimer: Cell<"deadline"> = (c) => same(c);
+
+const down = {
+  stop: stopWhileDown,
+  restart: restartFromDown,
+  kill: killDown,
+  changed: changedWhileDown,
+  spawned: strayProcess,
+  spawnFailed: (c: Companion) => warn(c, "spawn failure"),
+  exited: ignoreExit,
+  deadline: ignoreTimer,
+} as const;
+
+const up = {
+  stop: stopWhileUp,
+  restart: restartWhileUp,
+  kill: killUp,
+  changed: changedWhileUp,
+  exited: exitedWhileUp,
+} as const;
+
+export const table = {
+  STOPPED: { start: startFromDown, ...down },
+  EXITED: { start: startFromDown, ...down },
+  FATAL: { start: startFromDown, ...down },
+  BACKOFF: {
+    start: startFromBackoff,
+    stop: stopWhileBackoff,
+    restart: restartFromBackoff,
+    kill: killBackoff,
+    changed: changedWhileBackoff,
+    spawned: strayProcess,
+    spawnFailed: (c) => warn(c, "spawn failure"),
+    exited: ignoreExit,
+    deadline: retry,
+  },
+  STARTING: {
+    start: (c) => ok(c, `${c.name} already starting`),
+    ...up,
+    spawned: (c, ev, now) => (c.pid === null ? spawnedWhileStarting(c, ev, now) : strayProcess(c, ev, now)),
+    spawnFailed,
+    deadline: promote,
+  },
+  RUNNING: {
+    start: (c) => ok(c, `${c.name} already running`),
+    ...up,
+    spawned: strayProcess,
+    spawnFailed: (c) => warn(c, "spawn failure"),
+    deadline: settle,
+  },
+  STOPPING: {
+    start: refuseStopping,
+    stop: stopWhileStopping,
+    restart: refuseStopping,
+    kill: killUp,
+    changed: changedWhileStopping,
+    spawned: strayProcess,
+    spawnFailed: (c) => warn(c, "spawn failure"),
+    exited: exitedWhileStopping,
+    deadline: escalate,
+  },
+} satisfies Table;
+
+export function step(c: Companion, ev: Event, now: Clock): StepResult {
+  const cell = (table as Table)[c.state][ev.type] as Cell<typeof ev.type>;
+  const r = cell(c, ev as never, now);
+  if (r.next.state !== c.state) {
+    r.effects.unshift({ type: "log", message: `${c.name} ${c.state} -> ${r.next.state} (${why(ev, c, r.next)})` });
+  }
+  return r;
+}
+
+function why(ev: Event, before: Companion, after: Companion): string {
+  switch (ev.type) {
+    case "exited":
+      return `${exitText(ev.code, ev.signal)}, pid ${ev.pid}`;
+    case "spawned":
+      return `pid ${ev.pid}`;
+    case "spawnFailed":
+      return ev.reason;
+    case "deadline":
+      if (before.state === "STARTING") return `up ${before.spec.startsecsMs / 1000}s, pid ${before.pid}`;
+      if (before.state === "BACKOFF") return `retry ${after.restartCount}`;
+      return "deadline";
+    case "changed":
+      return "config changed";
+    case "stop":
+      return ev.kind === "remove" ? "removed from config" : ev.kind === "shutdown" ? "sup stopping" : "stop command";
+    default:
+      return `${ev.type} command`;
+  }
+}

@@ -1,0 +1,75 @@
+// The core's vocabulary: states, events (past-tense facts), effects (imperatives) and the
+// per-companion record. Pure types, shared by step.ts, the manager loop and the tests.
+import type { CompanionSpec } from "../config/schema.ts";
+
+export const STATES = ["STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL"] as const;
+export type State = (typeof STATES)[number];
+
+/** Monotonic ms for deadlines and durations; wall ms only for what is reported. */
+export interface Clock {
+  mono: number;
+  wall: number;
+}
+
+export type StopKind = "manual" | "shutdown" | "remove";
+
+export type Event =
+  | { type: "start" } // operator's start (or the initial autostart)
+  | { type: "stop"; kind?: StopKind }
+  | { type: "restart" }
+  | { type: "kill" } // fast stop: SIGKILL the group now
+  | { type: "changed"; spec: CompanionSpec } // reread: new config for this name
+  | { type: "spawned"; pid: number }
+  | { type: "spawnFailed"; reason: string }
+  | { type: "exited"; pid: number; code: number | null; signal: string | null }
+  | { type: "deadline" };
+export type EventType = Event["type"];
+
+export type Effect =
+  | { type: "spawn"; spec: CompanionSpec }
+  | { type: "signal"; pid: number; signal: string; group: boolean }
+  | { type: "log"; message: string }
+  | { type: "ended"; final: "EXITED" | "FATAL"; code: number } // fail-fast hook: ended for good
+  | { type: "gone" }; // a removed companion's process is gone: forget it
+
+export interface Reply {
+  ok: boolean;
+  message: string;
+  code?: ErrorCode;
+}
+
+export type ErrorCode = "BAD_REQUEST" | "BAD_NAME" | "STOPPING" | "NOT_RUNNING" | "BAD_SIGNAL" | "INVALID_CONFIG" | "INTERNAL";
+
+export interface Companion {
+  name: string;
+  spec: CompanionSpec;
+  state: State;
+  pid: number | null;
+  /** operator wants it down; cleared only by start/restart */
+  manualStop: boolean;
+  /** spawn again as soon as the current process is gone */
+  restartPending: boolean;
+  /** removed by reread: forget once the process is gone */
+  removed: boolean;
+  /** monotonic ms: promotion (STARTING), backoff reset (RUNNING), retry (BACKOFF), SIGKILL (STOPPING) */
+  deadline: number | null;
+  /** STOPPING: SIGKILL already sent */
+  killed: boolean;
+  startedAt: number | null; // wall ms
+  startedMono: number | null;
+  exitedAt: number | null; // wall ms
+  nextRetryAt: number | null; // wall ms
+  retryDelayMs: number | null;
+  lastExitCode: number | null;
+  lastExitSignal: string | null;
+  restartCount: number;
+  exitCount: number;
+  /** consecutive failures, for exponential backoff */
+  failures: number;
+  /** the tail of the description: why it is in its state */
+  reason: string;
+  /** has run at least once: later spawns (not by `start`) count as restarts */
+  hasRun: boolean;
+}
+
+export type StepResult = { next: Companion; effects: Effect[]; reply?: Reply };

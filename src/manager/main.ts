@@ -1,0 +1,149 @@
+// The manager process (`sup __manager`): arms parent-death, loads the config, takes the control
+// socket, then runs the Supervisor. Talks to the arbiter over Bun's IPC channel.
+import { configPath, loadConfig } from "../config/load.ts";
+import { gracefulBudgetMs } from "../config/validate.ts";
+import { ControlServer, SocketPathError } from "../control/server.ts";
+import type { ControlApi } from "../control/protocol.ts";
+import { clearSignalMask, getppid, setParentDeathSignal } from "../os/libc.ts";
+import { log, setLogRole } from "../os/log.ts";
+import { VERSION } from "../version.ts";
+import { BunHost } from "./bun-host.ts";
+import { Supervisor } from "./supervisor.ts";
+
+/** exit codes the arbiter reads as "do not respawn" */
+export const EXIT_BAD_CONFIG = 2;
+export const EXIT_SOCKET = 78;
+
+export type ToArbiter =
+  | { t: "groups"; add: [number, number][]; del: number[] }
+  | { t: "stopping"; code: number }
+  | { t: "budget"; ms: number }
+  | { t: "ready"; socket: string };
+
+function tell(msg: ToArbiter): void {
+  try {
+    process.send?.(msg);
+  } catch {}
+}
+
+export async function runManager(configFlag: string | undefined): Promise<void> {
+  setLogRole(`sup[manager ${process.pid}]`);
+  clearSignalMask();
+  const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
+  setParentDeathSignal(15);
+  if (parent && getppid() !== parent) {
+    log(`arbiter ${parent} is gone before the manager started; exiting`);
+    process.exit(1);
+  }
+
+  const file = configPath(configFlag);
+  const loaded = await loadConfig(file);
+  if (!loaded.ok) {
+    for (const p of loaded.problems) log(p);
+    process.exit(EXIT_BAD_CONFIG);
+  }
+  let config = loaded.config;
+
+  let server: ControlServer | null = null;
+  const exit = (code: number) => {
+    server?.stop();
+    log(`all companions stopped; exiting with ${code}`);
+    process.exit(code);
+  };
+  // batch group changes per tick: cheap at 1000 companions
+  let pendingAdd: [number, number][] = [];
+  let pendingDel: number[] = [];
+  let flushQueued = false;
+  const host = new BunHost({
+    groups: (add, del) => {
+      pendingAdd.push(...add);
+      pendingDel.push(...del);
+      if (!flushQueued) {
+        flushQueued = true;
+        queueMicrotask(() => {
+          flushQueued = false;
+          tell({ t: "groups", add: pendingAdd, del: pendingDel });
+          pendingAdd = [];
+          pendingDel = [];
+        });
+      }
+    },
+    stopping: (code) => tell({ t: "stopping", code }),
+    exit,
+  });
+  const sup = new Supervisor(config, host);
+
+  let rereads = Promise.resolve();
+  const reread = (): ReturnType<ControlApi["reread"]> => {
+    // one reread at a time, in arrival order
+    const run = rereads.then(async () => {
+      const next = await loadConfig(config.file);
+      if (!next.ok) {
+        for (const p of next.problems) log(`reread: ${p}`);
+        log("reread: config invalid, nothing changed");
+        return { ok: false as const, error: next.problems.join("; ") };
+      }
+      const result = sup.reread(next.config);
+      if (next.config.socket !== config.socket && server) await moveSocket(next.config.socket);
+      config = next.config;
+      tell({ t: "budget", ms: gracefulBudgetMs(config) });
+      log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}`);
+      return { ok: true as const, result };
+    });
+    rereads = run.then(() => undefined, () => undefined);
+    return run;
+  };
+
+  const api: ControlApi = {
+    names: () => sup.names(),
+    has: (n) => sup.has(n),
+    status: (names) => sup.status(names),
+    command: (cmd, name) => sup.command(cmd, name),
+    signal: (name, sig, group) => sup.signal(name, sig, group),
+    reread,
+    version: VERSION,
+  };
+
+  server = new ControlServer(api, log);
+  const moveSocket = async (path: string) => {
+    const next = new ControlServer(api, log);
+    try {
+      await next.listen(path);
+    } catch (e) {
+      log(`reread: cannot move the control socket to ${path}: ${(e as Error).message}; keeping ${config.socket}`);
+      return;
+    }
+    server?.stop();
+    server = next;
+    log(`control socket moved to ${path}`);
+  };
+  try {
+    await server.listen(config.socket);
+  } catch (e) {
+    log(e instanceof SocketPathError ? e.message : `cannot listen on ${config.socket}: ${(e as Error).message}`);
+    process.exit(EXIT_SOCKET);
+  }
+
+  process.on("SIGTERM", () => sup.stopAll(false));
+  process.on("SIGINT", () => sup.stopAll(false));
+  process.on("SIGQUIT", () => sup.stopAll(true));
+  process.on("SIGHUP", () => {
+    log("SIGHUP: rereading config");
+    void reread();
+  });
+  process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
+  process.on("SIGUSR2", () => {});
+  process.on("SIGPIPE", () => {});
+  process.on("disconnect", () => {
+    // the IPC channel closed: the arbiter is gone (PDEATHSIG normally said so first)
+    if (!sup.stopping) {
+      log("arbiter is gone; stopping every companion");
+      sup.stopAll(false);
+    }
+  });
+
+  tell({ t: "budget", ms: gracefulBudgetMs(config) });
+  tell({ t: "ready", socket: config.socket });
+  log(`serving ${config.socket}; starting ${config.companions.length} companion(s)`);
+  sup.startAll();
+}

@@ -1,0 +1,253 @@
+// The manager's loop: one queue of (companion, event), the pure step, effects run through the
+// Host, one timer for the earliest deadline. Owns all mutation of companion state; the control
+// server and signal handlers only submit events and read snapshots.
+import type { CompanionSpec, SupConfig } from "../config/schema.ts";
+import { describe, type StatusEntry } from "../core/describe.ts";
+import { newCompanion, step } from "../core/step.ts";
+import type { Companion, Effect, Event, Reply } from "../core/types.ts";
+import type { Host } from "./host.ts";
+import { SpawnError } from "./host.ts";
+
+export interface RereadResult {
+  added: string[];
+  removed: string[];
+  restarted: string[];
+  unchanged: string[];
+}
+
+type Queued = { name: string; event: Event; reply?: (r: Reply | undefined) => void };
+
+export class Supervisor {
+  private companions = new Map<string, Companion>();
+  /** config order; removed companions stay at their place until their process is gone */
+  private order: string[] = [];
+  private queue: Queued[] = [];
+  private draining = false;
+  private armedAt: number | null = null;
+  private shutdown: { code: number; fast: boolean } | null = null;
+  private exited = false;
+
+  constructor(
+    private config: SupConfig,
+    private readonly host: Host,
+  ) {
+    for (const spec of config.companions) this.add(spec);
+  }
+
+  get current(): SupConfig {
+    return this.config;
+  }
+
+  /** start every companion, in config order */
+  startAll(): void {
+    for (const name of this.order) this.submit(name, { type: "start" });
+  }
+
+  // ---------- the loop
+
+  /** queue an event and run the queue; returns the reply of a command event */
+  submit(name: string, event: Event): Reply | undefined {
+    let reply: Reply | undefined;
+    this.queue.push({ name, event, reply: (r) => (reply = r) });
+    this.drain();
+    return reply;
+  }
+
+  private drain(): void {
+    if (this.draining) return; // re-entrant call (an exit fired inside spawn): the outer drain runs it
+    this.draining = true;
+    try {
+      let item: Queued | undefined;
+      while ((item = this.queue.shift())) this.handle(item);
+    } finally {
+      this.draining = false;
+    }
+    this.arm();
+    this.checkShutdownDone();
+  }
+
+  private handle({ name, event, reply }: Queued): void {
+    const c = this.companions.get(name);
+    if (!c) {
+      reply?.({ ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" });
+      return;
+    }
+    const now = this.host.now();
+    const r = step(c, event, now);
+    this.companions.set(name, r.next);
+    reply?.(r.reply);
+    for (const e of r.effects) this.run(r.next, e);
+  }
+
+  private run(c: Companion, e: Effect): void {
+    switch (e.type) {
+      case "log":
+        this.host.log(e.message);
+        return;
+      case "signal":
+        this.host.signal(e.pid, e.signal, e.group);
+        return;
+      case "spawn":
+        return this.spawn(c.name, e.spec);
+      case "gone":
+        this.companions.delete(c.name);
+        this.order = this.order.filter((n) => n !== c.name);
+        return;
+      case "ended":
+        if (!this.shutdown && (this.config.failFast || c.spec.essential)) {
+          this.host.log(`${c.name} ended (${c.state}, ${c.reason}) and is essential: stopping everything, exit code ${e.code}`);
+          this.stopAll(false, e.code);
+        }
+        return;
+    }
+  }
+
+  private spawn(name: string, spec: CompanionSpec): void {
+    let pid: number;
+    try {
+      pid = this.host.spawn(spec, (pid, code, signal) => {
+        this.host.groups?.([], [pid]);
+        this.queue.push({ name, event: { type: "exited", pid, code, signal } });
+        this.drain();
+      });
+    } catch (e) {
+      const reason = e instanceof SpawnError ? e.message : `spawn failed: ${(e as Error)?.message ?? e}`;
+      this.queue.unshift({ name, event: { type: "spawnFailed", reason } });
+      return;
+    }
+    this.host.groups?.([[pid, Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs)]], []);
+    // processed next, before an exit that fired inside spawn
+    this.queue.unshift({ name, event: { type: "spawned", pid } });
+  }
+
+  /** one timer for the earliest deadline */
+  private arm(): void {
+    let earliest: number | null = null;
+    for (const c of this.companions.values()) {
+      if (c.deadline !== null && (earliest === null || c.deadline < earliest)) earliest = c.deadline;
+    }
+    if (earliest === this.armedAt) return;
+    this.armedAt = earliest;
+    this.host.timer(earliest, () => this.onTimer());
+  }
+
+  private onTimer(): void {
+    this.armedAt = null;
+    const now = this.host.now().mono;
+    for (const c of this.companions.values()) {
+      if (c.deadline !== null && c.deadline <= now) this.queue.push({ name: c.name, event: { type: "deadline" } });
+    }
+    this.drain();
+  }
+
+  // ---------- what the front ends use
+
+  names(): string[] {
+    return [...this.order];
+  }
+
+  has(name: string): boolean {
+    return this.companions.has(name);
+  }
+
+  status(names?: string[]): StatusEntry[] {
+    const now = this.host.now();
+    const list = names ?? this.order;
+    return list.map((n) => describe(this.companions.get(n)!, now));
+  }
+
+  command(cmd: "start" | "stop" | "restart", name: string): Reply {
+    if (this.shutdown && cmd !== "stop") return { ok: false, message: `sup is shutting down; ${cmd} refused`, code: "STOPPING" };
+    const event: Event = cmd === "stop" ? { type: "stop", kind: "manual" } : { type: cmd };
+    return this.submit(name, event) ?? { ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" };
+  }
+
+  signal(name: string, signal: string, group: boolean): Reply {
+    const c = this.companions.get(name);
+    if (!c) return { ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" };
+    if (c.pid === null) return { ok: false, message: `${name} is not running (${c.state})`, code: "NOT_RUNNING" };
+    this.host.signal(c.pid, signal, group);
+    return { ok: true, message: `${name} sent ${signal}${group ? " (group)" : ""}, pid ${c.pid}` };
+  }
+
+  /** apply a validated new config as a per-companion diff; unchanged companions are not touched */
+  reread(next: SupConfig): RereadResult {
+    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [] };
+    const wanted = new Map(next.companions.map((s) => [s.name, s]));
+    this.config = next;
+    for (const name of [...this.order]) {
+      const c = this.companions.get(name)!;
+      if (!wanted.has(name) && !c.removed) {
+        result.removed.push(name);
+        this.submit(name, { type: "stop", kind: "remove" });
+      }
+    }
+    const newOrder: string[] = [];
+    for (const spec of next.companions) {
+      newOrder.push(spec.name);
+      const c = this.companions.get(spec.name);
+      if (!c) {
+        result.added.push(spec.name);
+        this.add(spec);
+        if (!this.shutdown) this.submit(spec.name, { type: "start" });
+      } else if (c.removed) {
+        // removed earlier, still draining: comes back once the old process is gone
+        result.added.push(spec.name);
+        this.submit(spec.name, { type: "changed", spec });
+      } else if (c.spec.hash === spec.hash) {
+        result.unchanged.push(spec.name);
+      } else if (c.manualStop || this.shutdown) {
+        // a manually stopped companion keeps the new config and stays stopped
+        this.companions.set(spec.name, { ...c, spec });
+        result.unchanged.push(spec.name);
+      } else {
+        result.restarted.push(spec.name);
+        this.submit(spec.name, { type: "changed", spec });
+      }
+    }
+    // draining removed companions keep their place after the new order
+    this.order = [...newOrder, ...this.order.filter((n) => !wanted.has(n) && this.companions.has(n))];
+    for (const list of Object.values(result)) list.sort();
+    return result;
+  }
+
+  /** stop everything (graceful: stop_signal, SIGKILL at stop_timeout; fast: SIGKILL now), then exit */
+  stopAll(fast: boolean, code = 0): void {
+    if (this.shutdown) {
+      if (fast && !this.shutdown.fast) this.shutdown.fast = true;
+      else {
+        this.checkShutdownDone();
+        return;
+      }
+    } else {
+      this.shutdown = { code, fast };
+      this.host.stopping?.(code);
+    }
+    for (const name of this.order) {
+      this.queue.push({ name, event: fast ? { type: "kill" } : { type: "stop", kind: "shutdown" } });
+    }
+    this.drain();
+  }
+
+  get stopping(): boolean {
+    return this.shutdown !== null;
+  }
+
+  private checkShutdownDone(): void {
+    if (!this.shutdown || this.exited || this.draining) return;
+    for (const c of this.companions.values()) if (c.pid !== null || c.state === "STARTING") return;
+    this.exited = true;
+    this.host.timer(null, () => {});
+    this.host.exit(this.shutdown.code);
+  }
+
+  private add(spec: CompanionSpec): void {
+    this.companions.set(spec.name, newCompanion(spec));
+    if (!this.order.includes(spec.name)) this.order.push(spec.name);
+  }
+
+  /** for tests and debugging */
+  get(name: string): Companion | undefined {
+    return this.companions.get(name);
+  }
+}

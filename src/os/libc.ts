@@ -1,0 +1,69 @@
+// The few libc calls Bun does not expose, through bun:ffi: parent-death signal, subreaper,
+// signal mask, getppid, waitpid by pid. Loaded lazily; every call degrades to a no-op (with
+// `available = false`) where libc cannot be opened, so sup still runs, with weaker guarantees.
+import { dlopen, FFIType, ptr } from "bun:ffi";
+
+const PR_SET_PDEATHSIG = 1;
+const PR_SET_CHILD_SUBREAPER = 36;
+const SIG_SETMASK = 2;
+const WNOHANG = 1;
+
+type Lib = ReturnType<typeof open>;
+let lib: Lib | null | undefined;
+
+function open() {
+  return dlopen("libc.so.6", {
+    prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+    getppid: { args: [], returns: FFIType.i32 },
+    sigprocmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  }).symbols;
+}
+
+function libc(): Lib | null {
+  if (lib === undefined) {
+    try {
+      lib = open();
+    } catch {
+      lib = null;
+    }
+  }
+  return lib;
+}
+
+export function available(): boolean {
+  return libc() !== null;
+}
+
+/** deliver `signal` to this process when its parent thread dies */
+export function setParentDeathSignal(signal: number): boolean {
+  const l = libc();
+  return !!l && l.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) === 0;
+}
+
+/** orphans below this process re-parent to it instead of to PID 1 */
+export function setChildSubreaper(): boolean {
+  const l = libc();
+  return !!l && l.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) === 0;
+}
+
+export function getppid(): number {
+  const l = libc();
+  return l ? l.getppid() : process.ppid;
+}
+
+/** unblock every signal (children inherit the mask) */
+export function clearSignalMask(): boolean {
+  const l = libc();
+  if (!l) return false;
+  const empty = new Uint8Array(128); // sigset_t, all zero
+  return l.sigprocmask(SIG_SETMASK, ptr(empty), null) === 0;
+}
+
+/** reap one exited child by pid without blocking; returns the pid reaped, 0 if still alive, -1 on error */
+export function reap(pid: number): number {
+  const l = libc();
+  if (!l) return -1;
+  const status = new Int32Array(1);
+  return l.waitpid(pid, ptr(status), WNOHANG);
+}
