@@ -1,0 +1,187 @@
+// Runs the compiled dist/sup against a temp folder: start `sup run`, talk to its socket, run
+// `sup ctl`, and clean up so that no process a test started survives it.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { census, killAll } from "./census.ts";
+import { waitFor } from "./wait.ts";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const SUP = join(ROOT, "dist/sup");
+export const FIXTURES = join(ROOT, "test/fixtures");
+
+export interface Entry {
+  name: string;
+  state: string;
+  pid: number | null;
+  description: string;
+  restart_count: number;
+  exit_count: number;
+  manual_stop: boolean;
+  last_exit_code: number | null;
+  last_exit_signal: string | null;
+  restart_delay: number | null;
+  next_retry_at: number | null;
+  started_at: number | null;
+  exited_at: number | null;
+  command: string;
+  [k: string]: unknown;
+}
+
+let counter = 0;
+
+export class SupFixture {
+  readonly dir: string;
+  readonly mark = `t${process.pid}-${Date.now()}-${++counter}`;
+  proc: Subprocess<"ignore", "pipe", "pipe"> | null = null;
+  output = "";
+  exitCode: number | null = null;
+  private exited: Promise<number> | null = null;
+
+  constructor(toml?: string) {
+    this.dir = mkdtempSync(join(tmpdir(), "sup-test-"));
+    if (toml !== undefined) this.write(toml);
+  }
+
+  get config(): string {
+    return join(this.dir, "sup.toml");
+  }
+  get socket(): string {
+    return join(this.dir, "sup.sock");
+  }
+
+  write(toml: string, file = "sup.toml"): void {
+    writeFileSync(join(this.dir, file), toml);
+  }
+
+  env(extra: Record<string, string> = {}): Record<string, string> {
+    return { ...(process.env as Record<string, string>), SUP_TEST_MARK: this.mark, PATH: `${FIXTURES}:${process.env.PATH}`, NO_COLOR: "1", ...extra };
+  }
+
+  /** `sup run` in the folder; resolves once the socket answers (unless waitReady is false) */
+  async start(opts: { waitReady?: boolean; args?: string[]; env?: Record<string, string> } = {}): Promise<void> {
+    this.proc = Bun.spawn([SUP, "run", "-c", this.config, ...(opts.args ?? [])], {
+      cwd: this.dir,
+      env: this.env(opts.env),
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const collect = async (s: ReadableStream<Uint8Array>) => {
+      const dec = new TextDecoder();
+      for await (const chunk of s) this.output += dec.decode(chunk);
+    };
+    void collect(this.proc.stdout);
+    void collect(this.proc.stderr);
+    this.exited = this.proc.exited.then((c) => (this.exitCode = c));
+    if (opts.waitReady !== false) await waitFor("sup to answer on its socket", () => this.request({ cmd: "version" }), (r) => r.ok === true, 15_000, 20);
+  }
+
+  /** one raw request over the socket */
+  async request(req: Record<string, unknown>): Promise<Record<string, any>> {
+    return (await this.requestLines([JSON.stringify(req)]))[0]!;
+  }
+
+  /** raw lines (each without "\n"), one reply per line, in order */
+  async requestLines(lines: string[], timeoutMs = 10_000): Promise<Record<string, any>[]> {
+    const replies: Record<string, any>[] = [];
+    let buf = "";
+    return await new Promise((res, rej) => {
+      const t = setTimeout(() => rej(new Error(`no reply in ${timeoutMs} ms (got ${replies.length}/${lines.length})`)), timeoutMs);
+      Bun.connect({
+        unix: this.socket,
+        socket: {
+          open(s) {
+            s.write(lines.map((l) => l + "\n").join(""));
+          },
+          data(s, chunk) {
+            buf += chunk.toString();
+            let i: number;
+            while ((i = buf.indexOf("\n")) >= 0) {
+              replies.push(JSON.parse(buf.slice(0, i)));
+              buf = buf.slice(i + 1);
+            }
+            if (replies.length >= lines.length) {
+              clearTimeout(t);
+              s.end();
+              res(replies);
+            }
+          },
+          close() {
+            clearTimeout(t);
+            if (replies.length < lines.length) rej(new Error(`closed after ${replies.length}/${lines.length} replies`));
+          },
+          error(_s, e) {
+            clearTimeout(t);
+            rej(e);
+          },
+          connectError(_s, e) {
+            clearTimeout(t);
+            rej(e);
+          },
+        },
+      }).catch((e) => {
+        clearTimeout(t);
+        rej(e);
+      });
+    });
+  }
+
+  async status(): Promise<Entry[]> {
+    const r = await this.request({ cmd: "status" });
+    if (!r.ok) throw new Error(`status failed: ${JSON.stringify(r)}`);
+    return r.companions as Entry[];
+  }
+
+  async entry(name: string): Promise<Entry> {
+    const e = (await this.status()).find((c) => c.name === name);
+    if (!e) throw new Error(`no companion ${name} in status`);
+    return e;
+  }
+
+  /** wait until `name` satisfies `ok` */
+  waitEntry(name: string, what: string, ok: (e: Entry) => boolean, timeoutMs = 15_000): Promise<Entry> {
+    return waitFor(`${name} ${what}`, () => this.entry(name), ok, timeoutMs);
+  }
+
+  waitState(name: string, state: string, timeoutMs = 15_000): Promise<Entry> {
+    return this.waitEntry(name, `to be ${state}`, (e) => e.state === state, timeoutMs);
+  }
+
+  /** `sup ctl ...` with this folder's config */
+  async ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const p = Bun.spawn([SUP, "ctl", "-c", this.config, ...args], { cwd: this.dir, env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  }
+
+  signal(sig: NodeJS.Signals | number): void {
+    this.proc?.kill(sig);
+  }
+
+  /** wait for `sup run` to exit; returns its code */
+  async waitExit(timeoutMs = 20_000): Promise<number> {
+    if (!this.exited) throw new Error("not started");
+    const code = await Promise.race([this.exited, Bun.sleep(timeoutMs).then(() => null)]);
+    if (code === null) throw new Error(`sup run did not exit within ${timeoutMs} ms; output:\n${this.output}`);
+    return code;
+  }
+
+  census() {
+    return census(this.mark);
+  }
+
+  /** stop sup (TERM, then KILL), kill anything left with our marker, remove the folder */
+  async cleanup(): Promise<void> {
+    if (this.proc && this.exitCode === null) {
+      this.proc.kill("SIGTERM");
+      const code = await Promise.race([this.exited, Bun.sleep(15_000).then(() => null)]);
+      if (code === null) this.proc.kill("SIGKILL");
+    }
+    try {
+      await waitFor("no process of this test left", () => this.census(), (l) => l.length === 0, 5_000);
+    } finally {
+      killAll(this.mark);
+      rmSync(this.dir, { recursive: true, force: true });
+    }
+  }
+}
