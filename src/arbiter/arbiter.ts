@@ -5,6 +5,7 @@ import type { Subprocess } from "bun";
 import { loadConfig } from "../config/load.ts";
 import { gracefulBudgetMs } from "../config/validate.ts";
 import { claimSocketPath, SocketPathError } from "../control/server.ts";
+import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../manager/main.ts";
 import { reap, setChildSubreaper } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
@@ -34,8 +35,8 @@ export async function runArbiter(file: string): Promise<number> {
 class Arbiter {
   private manager: Subprocess | null = null;
   private managerPid = 0;
-  /** process groups of the current manager's companions: pgid -> stop timeout ms */
-  private groups = new Map<number, number>();
+  /** process groups of the current manager's companions */
+  private groups = new Map<number, OwnedGroup>();
   private stopping: "graceful" | "fast" | null = null;
   private managerStopCode: number | null = null;
   private failures = 0;
@@ -85,10 +86,12 @@ class Arbiter {
   private onMessage(msg: ToArbiter): void {
     switch (msg.t) {
       case "groups":
-        for (const [pgid, timeout] of msg.add) this.groups.set(pgid, timeout);
+        for (const g of msg.add) this.groups.set(g.pgid, g);
         for (const pgid of msg.del) this.groups.delete(pgid);
         return;
       case "stopping":
+        // the manager began a shutdown of its own (fail-fast): hold it to the same budget
+        if (this.managerStopCode === null && !this.stopping) this.armBudget(this.budgetMs);
         this.managerStopCode = msg.code;
         return;
       case "budget":
@@ -124,7 +127,7 @@ class Arbiter {
   private async killLeftovers(deadManager: number, graceMs?: number): Promise<void> {
     const groups = new Map(this.groups);
     for (const p of childrenOf(process.pid)) {
-      if (p.pid !== this.managerPid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, 10_000);
+      if (p.pid !== this.managerPid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, { pgid: p.pgid, signal: "SIGTERM", stopMs: 10_000 });
     }
     this.groups.clear();
     groups.delete(process.pid); // never our own group
@@ -140,13 +143,13 @@ class Arbiter {
     let left = [...groups.keys()].filter(alive);
     if (!left.length) return this.reapOrphans();
     const found = left.length;
-    for (const pgid of left) signalGroup(pgid, graceMs === 0 ? "SIGKILL" : "SIGTERM");
+    for (const pgid of left) signalGroup(pgid, graceMs === 0 ? "SIGKILL" : groups.get(pgid)!.signal);
     const start = performance.now();
     while (left.length) {
       this.reapOrphans();
       left = left.filter(alive);
       const elapsed = performance.now() - start;
-      for (const g of left) if (elapsed >= (graceMs ?? groups.get(g)!)) signalGroup(g, "SIGKILL");
+      for (const g of left) if (elapsed >= (graceMs ?? groups.get(g)!.stopMs)) signalGroup(g, "SIGKILL");
       if (!left.length || elapsed > 60_000) break;
       await Bun.sleep(20);
     }
@@ -183,15 +186,17 @@ class Arbiter {
     }
     if (!this.manager) return this.exit(0);
     this.forward(kind === "fast" ? "SIGQUIT" : "SIGTERM");
-    if (first || kind === "fast") {
-      const budget = kind === "fast" ? 5000 : this.budgetMs;
-      setTimeout(() => {
-        if (this.done) return;
-        log(`stop budget of ${budget / 1000}s spent; killing what is left`);
-        this.forward("SIGKILL");
-        for (const pgid of this.groups.keys()) signalGroup(pgid, "SIGKILL");
-      }, budget);
-    }
+    if (first || kind === "fast") this.armBudget(kind === "fast" ? 5000 : this.budgetMs);
+  }
+
+  /** past the stop budget, SIGKILL the manager and every group it owned */
+  private armBudget(budget: number): void {
+    setTimeout(() => {
+      if (this.done) return;
+      log(`stop budget of ${budget / 1000}s spent; killing what is left`);
+      this.forward("SIGKILL");
+      for (const pgid of this.groups.keys()) signalGroup(pgid, "SIGKILL");
+    }, budget);
   }
 
   private exit(code: number): void {

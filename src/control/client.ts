@@ -5,7 +5,7 @@ import type { Json } from "./protocol.ts";
 
 export class UnreachableError extends Error {}
 
-export async function request(socketPath: string, requests: Json[], timeoutMs = 10_000): Promise<Json[]> {
+export async function request(socketPath: string, requests: Json[], timeoutMs = Number(process.env.SUP_CTL_TIMEOUT_MS) || 10_000): Promise<Json[]> {
   const deadline = performance.now() + timeoutMs;
   // a manager that is being respawned comes back within a moment: retry a refused connect briefly
   for (let attempt = 0; ; attempt++) {
@@ -39,7 +39,7 @@ function once(path: string, requests: Json[], deadline: number): Promise<Json[]>
     const replies: Json[] = [];
     const lines = new LineBuffer(64 * 1024 * 1024);
     let settled = false;
-    const timer = setTimeout(() => fail(new UnreachableError(`cannot reach sup at ${path}: no reply within ${Math.round((deadline - performance.now() + 0) / 1000) || "the"} timeout`)), Math.max(1, deadline - performance.now()));
+    const timer = setTimeout(() => fail(new UnreachableError(`cannot reach sup at ${path}: no reply in time (SUP_CTL_TIMEOUT_MS)`)), Math.max(1, deadline - performance.now()));
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;

@@ -4,7 +4,7 @@ import { closeSync, openSync, statSync } from "node:fs";
 import type { CompanionSpec, ErrOutput } from "../config/schema.ts";
 import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
-import { SpawnError, type Host } from "./host.ts";
+import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
 
 /** environment variables of sup's own that companions must not see */
@@ -95,7 +95,7 @@ export class BunHost implements Host {
     log(message);
   }
 
-  groups(added: [number, number][], removed: number[]): void {
+  groups(added: OwnedGroup[], removed: number[]): void {
     this.hooks.groups?.(added, removed);
   }
 

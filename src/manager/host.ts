@@ -5,6 +5,13 @@ import type { Clock } from "../core/types.ts";
 
 export class SpawnError extends Error {}
 
+/** a companion's process group: how to stop it if its manager is gone */
+export interface OwnedGroup {
+  pgid: number;
+  signal: string;
+  stopMs: number;
+}
+
 export interface Host {
   now(): Clock;
   /** start the companion in its own process group; throws SpawnError with the reason */
@@ -14,8 +21,8 @@ export interface Host {
   /** the one timer: fire `fn` at monotonic `atMono`; null clears it */
   timer(atMono: number | null, fn: () => void): void;
   log(message: string): void;
-  /** process groups the manager now owns (pgid -> stop timeout ms), for the arbiter */
-  groups?(added: [number, number][], removed: number[]): void;
+  /** process groups the manager now owns, for the arbiter to clean up if the manager dies */
+  groups?(added: OwnedGroup[], removed: number[]): void;
   /** a shutdown began (operator stop or fail-fast) and will end with this exit code */
   stopping?(code: number): void;
   /** the manager is done (shutdown finished): exit with this code */

@@ -8,6 +8,7 @@ import { clearSignalMask, getppid, setParentDeathSignal } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
+import type { OwnedGroup } from "./host.ts";
 import { Supervisor } from "./supervisor.ts";
 
 /** exit codes the arbiter reads as "do not respawn" */
@@ -15,7 +16,7 @@ export const EXIT_BAD_CONFIG = 2;
 export const EXIT_SOCKET = 78;
 
 export type ToArbiter =
-  | { t: "groups"; add: [number, number][]; del: number[] }
+  | { t: "groups"; add: OwnedGroup[]; del: number[] }
   | { t: "stopping"; code: number }
   | { t: "budget"; ms: number }
   | { t: "ready"; socket: string };
@@ -51,7 +52,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     process.exit(code);
   };
   // batch group changes per tick: cheap at 1000 companions
-  let pendingAdd: [number, number][] = [];
+  let pendingAdd: OwnedGroup[] = [];
   let pendingDel: number[] = [];
   let flushQueued = false;
   const host = new BunHost({

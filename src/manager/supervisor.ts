@@ -115,7 +115,7 @@ export class Supervisor {
       this.queue.unshift({ name, event: { type: "spawnFailed", reason } });
       return;
     }
-    this.host.groups?.([[pid, Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs)]], []);
+    this.host.groups?.([{ pgid: pid, signal: spec.stopSignal, stopMs: Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs) }], []);
     // processed next, before an exit that fired inside spawn
     this.queue.unshift({ name, event: { type: "spawned", pid } });
   }
