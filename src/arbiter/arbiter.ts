@@ -6,7 +6,7 @@ import { loadConfig } from "../config/load.ts";
 import { gracefulBudgetMs } from "../config/validate.ts";
 import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
-import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../manager/main.ts";
+import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
 import { reap, setChildSubreaper } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { childrenOf } from "../os/proc.ts";

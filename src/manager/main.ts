@@ -8,18 +8,10 @@ import { clearSignalMask, getppid, setParentDeathSignal } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
+import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
 import type { OwnedGroup } from "./host.ts";
 import { Supervisor } from "./supervisor.ts";
 
-/** exit codes the arbiter reads as "do not respawn" */
-export const EXIT_BAD_CONFIG = 2;
-export const EXIT_SOCKET = 78;
-
-export type ToArbiter =
-  | { t: "groups"; add: OwnedGroup[]; del: number[] }
-  | { t: "stopping"; code: number }
-  | { t: "budget"; ms: number }
-  | { t: "ready"; socket: string };
 
 function tell(msg: ToArbiter): void {
   try {

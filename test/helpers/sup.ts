@@ -1,6 +1,6 @@
 // Runs the compiled dist/sup against a temp folder: start `sup run`, talk to its socket, run
 // `sup ctl`, and clean up so that no process a test started survives it.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
@@ -31,6 +31,24 @@ export interface Entry {
 
 let counter = 0;
 
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** run `dist/sup ARGS` to completion (killed after timeoutMs); for check, version, a refused run */
+export async function runSup(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+  const p = Bun.spawn([SUP, ...args], { cwd: opts.cwd ?? ROOT, env: opts.env ?? { ...(process.env as Record<string, string>), NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] });
+  const timer = setTimeout(() => p.kill("SIGKILL"), opts.timeoutMs ?? 20_000);
+  try {
+    const [stdout, stderr, code] = await Promise.all([new Response(p.stdout).text(), new Response(p.stderr).text(), p.exited]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class SupFixture {
   readonly dir: string;
   readonly mark = `t${process.pid}-${Date.now()}-${++counter}`;
@@ -55,14 +73,57 @@ export class SupFixture {
     writeFileSync(join(this.dir, file), toml);
   }
 
+  /** absolute path of `rel` inside the test folder */
+  path(rel: string): string {
+    return join(this.dir, rel);
+  }
+
+  mkdir(rel: string): string {
+    const p = this.path(rel);
+    mkdirSync(p, { recursive: true });
+    return p;
+  }
+
+  /** a file's text inside the test folder, "" when it does not exist */
+  read(rel: string): string {
+    const p = this.path(rel);
+    return existsSync(p) ? readFileSync(p, "utf8") : "";
+  }
+
+  /** wait until the file `rel` satisfies `ok`; returns its text */
+  waitFile(rel: string, what: string, ok: (text: string) => boolean, timeoutMs = 15_000): Promise<string> {
+    return waitFor(`${rel} ${what}`, () => this.read(rel), ok, timeoutMs);
+  }
+
+  /** wait until sup's own output (arbiter + manager, stdout + stderr) matches */
+  waitOutput(re: RegExp, timeoutMs = 15_000): Promise<string> {
+    return waitFor(`sup output to match ${re}`, () => this.output, (o) => re.test(o), timeoutMs);
+  }
+
+  /** name -> pid of every companion in status */
+  async pids(): Promise<Record<string, number | null>> {
+    return Object.fromEntries((await this.status()).map((e) => [e.name, e.pid]));
+  }
+
+  /** pid of the live manager process (`sup __manager`), from the census */
+  managerPid(): number | undefined {
+    return this.census().find((p) => p.cmd.includes("__manager"))?.pid;
+  }
+
+  /** run `dist/sup ARGS` in this folder with this test's environment, to completion */
+  sup(args: string[], opts: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<RunResult> {
+    return runSup(args, { cwd: opts.cwd ?? this.dir, env: this.env(opts.env), ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+  }
+
   env(extra: Record<string, string> = {}): Record<string, string> {
     return { ...(process.env as Record<string, string>), SUP_TEST_MARK: this.mark, PATH: `${FIXTURES}:${process.env.PATH}`, NO_COLOR: "1", ...extra };
   }
 
   /** `sup run` in the folder; resolves once the socket answers (unless waitReady is false) */
-  async start(opts: { waitReady?: boolean; args?: string[]; env?: Record<string, string> } = {}): Promise<void> {
+  async start(opts: { waitReady?: boolean; args?: string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<void> {
+    this.exitCode = null;
     this.proc = Bun.spawn([SUP, "run", "-c", this.config, ...(opts.args ?? [])], {
-      cwd: this.dir,
+      cwd: opts.cwd ?? this.dir,
       env: this.env(opts.env),
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -73,7 +134,15 @@ export class SupFixture {
     void collect(this.proc.stdout);
     void collect(this.proc.stderr);
     this.exited = this.proc.exited.then((c) => (this.exitCode = c));
-    if (opts.waitReady !== false) await waitFor("sup to answer on its socket", () => this.request({ cmd: "version" }), (r) => r.ok === true, 15_000, 20);
+    if (opts.waitReady === false) return;
+    const r = await waitFor(
+      "sup to answer on its socket",
+      async () => (this.exitCode !== null ? { exited: this.exitCode } : await this.request({ cmd: "version" })),
+      (r) => r.ok === true || "exited" in r,
+      15_000,
+      20,
+    );
+    if ("exited" in r) throw new Error(`sup run exited with ${r.exited} before serving its socket; output:\n${this.output}`);
   }
 
   /** one raw request over the socket */
@@ -184,4 +253,14 @@ export class SupFixture {
       rmSync(this.dir, { recursive: true, force: true });
     }
   }
+}
+
+/** the exact success reply of start / stop / restart */
+export function okReply(message: string): Record<string, unknown> {
+  return { ok: true, message };
+}
+
+/** the exact error envelope of the contract: message and error carry the same text */
+export function errReply(message: string, code: string): Record<string, unknown> {
+  return { ok: false, message, error: message, code };
 }

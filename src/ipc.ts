@@ -1,0 +1,14 @@
+// What the manager tells the arbiter over Bun's IPC channel, and the manager exit codes that
+// mean "do not respawn". Shared vocabulary of the two processes; no code.
+import type { OwnedGroup } from "./manager/host.ts";
+
+export type ToArbiter =
+  | { t: "groups"; add: OwnedGroup[]; del: number[] } // companion process groups born / gone
+  | { t: "stopping"; code: number } // a shutdown began; the manager will exit with `code`
+  | { t: "budget"; ms: number } // the stop budget after a (re)load
+  | { t: "ready"; socket: string };
+
+/** the manager found the config invalid at start */
+export const EXIT_BAD_CONFIG = 2;
+/** the manager could not take the control socket */
+export const EXIT_SOCKET = 78;
