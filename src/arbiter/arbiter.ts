@@ -12,8 +12,9 @@ import { log, setLogRole } from "../os/log.ts";
 import { childrenOf } from "../os/proc.ts";
 import { selfCommand } from "../os/self.ts";
 
+// manager respawn backoff; the env knobs exist for chaos tests that kill the manager 50 times
 const RESPAWN_MIN_MS = Number(process.env.SUP_RESPAWN_MIN_MS || 1000);
-const RESPAWN_MAX_MS = 30_000;
+const RESPAWN_MAX_MS = Math.max(RESPAWN_MIN_MS, Number(process.env.SUP_RESPAWN_MAX_MS || 30_000));
 const RESPAWN_RESET_MS = 60_000;
 
 export async function runArbiter(file: string): Promise<number> {
