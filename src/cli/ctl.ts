@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parseArgs } from "citty";
-import { configPath } from "../config/load.ts";
+import { configPath } from "../config/path.ts";
 import { parseSignal } from "../config/signals.ts";
 import { formatUptime, type StatusEntry } from "../core/describe.ts";
 import { request, UnreachableError } from "../control/client.ts";

@@ -17,11 +17,16 @@ async function main(): Promise<number> {
     return -1; // keeps running; exits on its own
   }
   if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1"; // citty colours even when piped
-  const { commands, usage } = await import("./commands.ts");
   const { UsageError } = await import("./args.ts");
+  const usage = async (c?: string) => (await import("./commands.ts")).usage(c);
   try {
+    if (cmd === "ctl" && !rest.includes("--help") && !rest.includes("-h")) {
+      // the hot path for scripts: no schema, no arbiter code loaded
+      return await (await import("./ctl.ts")).ctl(rest);
+    }
+    const { commands } = await import("./commands.ts");
     if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
-      process.stdout.write(usage());
+      process.stdout.write(await usage());
       return cmd ? 0 : 2;
     }
     const run = commands[cmd];
@@ -29,7 +34,7 @@ async function main(): Promise<number> {
     return await run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`sup: ${e.message}\n${usage(cmd)}`);
+      process.stderr.write(`sup: ${e.message}\n${await usage(cmd)}`);
       return 2;
     }
     process.stderr.write(`sup: internal error: ${(e as Error)?.stack ?? e}\n`);

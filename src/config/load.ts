@@ -1,13 +1,9 @@
 // Finds and reads the config file and hands it to validate.ts. The only config module that
 // touches the disk; it never throws for a bad file, it returns the problems.
 import { readFileSync } from "node:fs";
-import { resolve } from "node:path";
 import { validateConfig, type ConfigResult } from "./validate.ts";
 
-/** -c/--config PATH, else $SUP_CONFIG, else ./sup.toml */
-export function configPath(flag?: string): string {
-  return resolve(flag || process.env.SUP_CONFIG || "sup.toml");
-}
+export { configPath } from "./path.ts";
 
 let importCounter = 0;
 

@@ -13,7 +13,8 @@ export async function request(socketPath: string, requests: Json[], timeoutMs = 
       return await once(socketPath, requests, deadline);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const retriable = code === "ECONNREFUSED" || code === "ENOENT";
+      // a stale socket while the manager is being respawned: retry briefly; no socket: fail now
+      const retriable = code === "ECONNREFUSED";
       if (!retriable || attempt >= 10 || performance.now() + 100 > deadline) throw unreachable(socketPath, e);
       await Bun.sleep(100);
     }

@@ -323,6 +323,10 @@ export const table = {
 export function step(c: Companion, ev: Event, now: Clock): StepResult {
   const cell = (table as Table)[c.state][ev.type] as Cell<typeof ev.type>;
   const r = cell(c, ev as never, now);
+  if (ev.type === "deadline" && r.next.deadline !== null && r.next.deadline <= now.mono) {
+    // a due deadline that its cell did not consume would fire forever: drop it
+    r.next = { ...r.next, deadline: null };
+  }
   if (r.next.state !== c.state) {
     r.effects.unshift({ type: "log", message: `${c.name} ${c.state} -> ${r.next.state} (${why(ev, c, r.next)})` });
   }

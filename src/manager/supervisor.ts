@@ -57,8 +57,12 @@ export class Supervisor {
     if (this.draining) return; // re-entrant call (an exit fired inside spawn): the outer drain runs it
     this.draining = true;
     try {
-      let item: Queued | undefined;
-      while ((item = this.queue.shift())) this.handle(item);
+      for (;;) {
+        let item: Queued | undefined;
+        while ((item = this.queue.shift())) this.handle(item);
+        // deadlines already due (a zero restart_delay, a late timer) run now, not a timer later
+        if (!this.enqueueDue()) break;
+      }
     } finally {
       this.draining = false;
     }
@@ -133,11 +137,19 @@ export class Supervisor {
 
   private onTimer(): void {
     this.armedAt = null;
-    const now = this.host.now().mono;
-    for (const c of this.companions.values()) {
-      if (c.deadline !== null && c.deadline <= now) this.queue.push({ name: c.name, event: { type: "deadline" } });
-    }
     this.drain();
+  }
+
+  private enqueueDue(): boolean {
+    const now = this.host.now().mono;
+    let any = false;
+    for (const c of this.companions.values()) {
+      if (c.deadline !== null && c.deadline <= now) {
+        this.queue.push({ name: c.name, event: { type: "deadline" } });
+        any = true;
+      }
+    }
+    return any;
   }
 
   // ---------- what the front ends use
