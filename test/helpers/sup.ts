@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
+import { setDefaultTimeout } from "bun:test";
 import { census, killAll } from "./census.ts";
 import { waitFor } from "./wait.ts";
 
@@ -28,6 +29,10 @@ export interface Entry {
   command: string;
   [k: string]: unknown;
 }
+
+// e2e tests spawn real processes: give them room on a slow shared machine (bunfig's
+// [test] timeout is not applied by `bun test`, so set it here, where every e2e file looks)
+setDefaultTimeout(60_000);
 
 let counter = 0;
 
@@ -156,11 +161,19 @@ export class SupFixture {
     let buf = "";
     return await new Promise((res, rej) => {
       const t = setTimeout(() => rej(new Error(`no reply in ${timeoutMs} ms (got ${replies.length}/${lines.length})`)), timeoutMs);
+      // a long payload is written in parts: keep the rest and resend it on drain
+      let out = Buffer.from(lines.map((l) => l + "\n").join(""));
+      const send = (s: { write(b: Buffer): number }) => {
+        if (out.length) out = out.subarray(Math.max(0, s.write(out)));
+      };
       Bun.connect({
         unix: this.socket,
         socket: {
           open(s) {
-            s.write(lines.map((l) => l + "\n").join(""));
+            send(s);
+          },
+          drain(s) {
+            send(s);
           },
           data(s, chunk) {
             buf += chunk.toString();

@@ -1,0 +1,176 @@
+// Signals to the arbiter (`sup run`): HUP reloads as a per-companion diff, TERM and INT stop
+// gracefully with overlapping drains, QUIT kills at once; every companion is gone afterwards.
+import { afterEach, expect, test } from "bun:test";
+import { alive } from "../helpers/census.ts";
+import { SupFixture } from "../helpers/sup.ts";
+
+let f: SupFixture;
+afterEach(async () => {
+  await f?.cleanup();
+});
+
+const HEAD = `
+[defaults]
+startsecs = 0
+stop_timeout = 5
+reload_timeout = 5
+`;
+
+async function allRunning(names: string[]): Promise<Record<string, number>> {
+  const pids: Record<string, number> = {};
+  for (const n of names) pids[n] = (await f.waitState(n, "RUNNING")).pid!;
+  return pids;
+}
+
+/** the manager logs one "reread:" line per reload, applied or refused */
+const countRereads = () => (f.output.match(/reread: (added|config invalid)/g) ?? []).length;
+
+test("SIGHUP with an unchanged file keeps every pid", async () => {
+  f = new SupFixture(`${HEAD}
+[companions.a]
+command = "forever"
+[companions.b]
+command = "tree"
+[companions.c]
+command = ["slow-stop", "1"]
+`);
+  await f.start();
+  const before = await allRunning(["a", "b", "c"]);
+  f.signal("SIGHUP");
+  await f.waitOutput(/reread: added \[\] removed \[\] restarted \[\]/);
+  await Bun.sleep(300);
+  expect(await f.pids()).toEqual(before);
+  for (const pid of Object.values(before)) expect(alive(pid)).toBe(true);
+  expect(f.exitCode).toBeNull();
+});
+
+test("SIGHUP with one companion changed restarts only that one", async () => {
+  f = new SupFixture(`${HEAD}
+[companions.a]
+command = "forever"
+[companions.b]
+command = "forever"
+[companions.c]
+command = "forever"
+`);
+  await f.start();
+  const before = await allRunning(["a", "b", "c"]);
+  f.write(`${HEAD}
+[companions.a]
+command = "forever"
+[companions.b]
+command = "forever"
+stop_timeout = 4
+[companions.c]
+command = "forever"
+`);
+  f.signal("SIGHUP");
+  const b = await f.waitEntry("b", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.b);
+  expect(b.restart_count).toBe(1);
+  expect(alive(before.b!)).toBe(false);
+  const after = await f.pids();
+  expect(after.a).toBe(before.a!);
+  expect(after.c).toBe(before.c!);
+  // the new setting is in force: a reread now sees nothing to do
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b", "c"] });
+});
+
+test("SIGHUP with a broken file changes nothing; sup keeps serving", async () => {
+  f = new SupFixture(`${HEAD}
+[companions.a]
+command = "forever"
+[companions.b]
+command = "forever"
+`);
+  await f.start();
+  const before = await allRunning(["a", "b"]);
+  f.write(`${HEAD}
+[companions.a]
+command = "forever"
+stop_signal = "SIGTRM"
+[companions.c]
+command = "forever"
+`);
+  f.signal("SIGHUP");
+  await f.waitOutput(/config invalid, nothing changed/);
+  expect(f.output).toContain(`companions.a.stop_signal: unknown signal "SIGTRM"`);
+  await Bun.sleep(300);
+  expect((await f.status()).map((e) => e.name)).toEqual(["a", "b"]);
+  expect(await f.pids()).toEqual(before);
+  expect(f.exitCode).toBeNull();
+  expect(countRereads()).toBe(1);
+});
+
+async function gracefulStopOf20(sig: "SIGTERM" | "SIGINT"): Promise<void> {
+  let toml = `
+[defaults]
+startsecs = 0
+`;
+  for (let i = 0; i < 20; i++) toml += `[companions.s${i}]\ncommand = "slow-stop 1"\nstdout = "s${i}.log"\n`;
+  f = new SupFixture(toml);
+  await f.start();
+  const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
+  const pids = await allRunning(names);
+  // each has set its TERM trap before the signal comes
+  for (const n of names) await f.waitFile(`${n}.log`, "to say ready", (t) => t.includes("ready"));
+  const t0 = performance.now();
+  f.signal(sig);
+  const code = await f.waitExit(30_000);
+  const took = performance.now() - t0;
+  console.log(`${sig} stop of 20 companions that take 1 s each: ${(took / 1000).toFixed(2)} s`);
+  expect(code).toBe(0);
+  expect(took).toBeLessThan(8_000);
+  expect(took).toBeGreaterThanOrEqual(900); // they were asked, not killed
+  for (const pid of Object.values(pids)) expect(alive(pid)).toBe(false);
+  expect(f.census()).toEqual([]);
+}
+
+test("SIGTERM: 20 companions that each take 1 s to stop drain together, exit 0", async () => {
+  await gracefulStopOf20("SIGTERM");
+});
+
+test("SIGINT: same graceful stop, exit 0", async () => {
+  await gracefulStopOf20("SIGINT");
+});
+
+test("SIGTERM exits 0 also when a companion had to be SIGKILLed", async () => {
+  f = new SupFixture(`${HEAD}
+[companions.deaf]
+command = "ignore-term"
+stop_timeout = 1
+[companions.a]
+command = "forever"
+`);
+  await f.start();
+  const pids = await allRunning(["deaf", "a"]);
+  const t0 = performance.now();
+  f.signal("SIGTERM");
+  expect(await f.waitExit()).toBe(0);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(800);
+  expect(alive(pids.deaf!)).toBe(false);
+  expect(f.census()).toEqual([]);
+});
+
+test("SIGQUIT kills every companion at once, exit 0", async () => {
+  f = new SupFixture(`
+[defaults]
+startsecs = 0
+stop_timeout = 60
+[companions.deaf]
+command = "ignore-term"
+[companions.slow]
+command = "slow-stop 60"
+[companions.tree]
+command = "tree"
+`);
+  await f.start();
+  const pids = await allRunning(["deaf", "slow", "tree"]);
+  await f.waitEntry("tree", "to have its grandchildren", () => f.census().filter((p) => p.pgid === pids.tree).length === 3);
+  const t0 = performance.now();
+  f.signal("SIGQUIT");
+  expect(await f.waitExit()).toBe(0);
+  const took = performance.now() - t0;
+  console.log(`SIGQUIT stop: ${(took / 1000).toFixed(2)} s`);
+  expect(took).toBeLessThan(10_000); // far below the 60 s stop_timeout
+  expect(f.census()).toEqual([]);
+});

@@ -1,0 +1,468 @@
+// Config validation and loading (contract §3): messages with key paths and lines, defaults,
+// paths, the reread hash, string commands, the socket path limit, and loadConfig on real files.
+import { afterEach, describe as group, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadConfig } from "../../src/config/load.ts";
+import { parseSignal, signalName, signalNumber } from "../../src/config/signals.ts";
+import { gracefulBudgetMs, MAX_SOCKET_PATH, shellArgv, validateConfig, type ConfigResult } from "../../src/config/validate.ts";
+import type { CompanionSpec, SupConfig } from "../../src/config/schema.ts";
+
+const FILE = "/srv/app/sup.toml";
+
+function problems(r: ConfigResult): string[] {
+  if (r.ok) throw new Error("want problems, got a valid config");
+  return r.problems;
+}
+function valid(r: ConfigResult): SupConfig {
+  if (!r.ok) throw new Error(`want a valid config, got:\n${r.problems.join("\n")}`);
+  return r.config;
+}
+function one(companion: Record<string, unknown>, top: Record<string, unknown> = {}): CompanionSpec {
+  const c = valid(validateConfig({ ...top, companions: { web: companion } }, FILE)).companions[0];
+  if (!c) throw new Error("no companion");
+  return c;
+}
+/** validate TOML text as loadConfig does, with line numbers */
+function fromText(text: string, file = FILE): ConfigResult {
+  return validateConfig(Bun.TOML.parse(text), file, text);
+}
+
+group("problems", () => {
+  test("an unknown key names its path and suggests the close one", () => {
+    expect(problems(validateConfig({ companions: { web: { command: "x", stop_sigal: "SIGTERM" } } }, FILE))).toEqual([
+      'companions.web.stop_sigal: unknown key (did you mean "stop_signal"?)',
+    ]);
+    expect(problems(validateConfig({ companions: { web: { command: "x", zzzzzzzz: 1 } } }, FILE))).toEqual(["companions.web.zzzzzzzz: unknown key"]);
+    expect(problems(validateConfig({ supp: {} }, FILE))[0]).toStartWith("supp: unknown key");
+    expect(problems(validateConfig({ defaults: { command: "x" } }, FILE))[0]).toStartWith("defaults.command: unknown key");
+  });
+
+  test("an unknown signal, in every spelling the table does not know", () => {
+    expect(problems(validateConfig({ companions: { web: { command: "x", stop_signal: "SIGTRM" } } }, FILE))).toEqual([
+      'companions.web.stop_signal: unknown signal "SIGTRM"',
+    ]);
+    expect(problems(validateConfig({ companions: { web: { command: "x", stop_signal: 999 } } }, FILE))).toEqual(["companions.web.stop_signal: unknown signal 999"]);
+    expect(problems(validateConfig({ defaults: { stop_signal: "NOPE" } }, FILE))).toEqual(['defaults.stop_signal: unknown signal "NOPE"']);
+  });
+
+  test("signals: a name, a name without SIG, lower case or a number all resolve to the canonical name", () => {
+    expect(one({ command: "x", stop_signal: "TERM" }).stopSignal).toBe("SIGTERM");
+    expect(one({ command: "x", stop_signal: "sigint" }).stopSignal).toBe("SIGINT");
+    expect(one({ command: "x", stop_signal: 9 }).stopSignal).toBe("SIGKILL");
+    expect(one({ command: "x", stop_signal: "15" }).stopSignal).toBe("SIGTERM");
+    expect(one({ command: "x" }).stopSignal).toBe("SIGTERM");
+    expect(parseSignal("SIGIOT")).toBe("SIGABRT");
+    expect(parseSignal("")).toBeUndefined();
+    expect(signalNumber("SIGKILL")).toBe(9);
+    expect(signalName(15)).toBe("SIGTERM");
+    expect(() => signalNumber("SIGNOPE")).toThrow();
+  });
+
+  test("wrong types, each with its own message", () => {
+    const p = problems(
+      validateConfig(
+        {
+          sup: { fail_fast: "yes", graceful_timeout: 0 },
+        },
+        FILE,
+      ),
+    );
+    expect(p).toContain("sup.fail_fast: must be true or false");
+    expect(p).toContain("sup.graceful_timeout: must be > 0 seconds");
+    const c = problems(
+      validateConfig(
+        {
+          companions: {
+            web: {
+              command: 5,
+              startsecs: "5",
+              stop_timeout: -1,
+              restart: "sometimes",
+              backoff: "linear",
+              essential: "true",
+              env: { PORT: [1] },
+              cwd: 3,
+            },
+          },
+        },
+        FILE,
+      ),
+    );
+    expect(c).toEqual(
+      expect.arrayContaining([
+        "companions.web.command: must be a string (run with /bin/sh -c) or an array of strings (argv)",
+        "companions.web.startsecs: must be a number of seconds",
+        "companions.web.stop_timeout: must be >= 0",
+        'companions.web.restart: must be "always", "on-failure" or "never"',
+        'companions.web.backoff: must be "fixed" or "exponential"',
+        "companions.web.essential: must be true or false",
+        "companions.web.env.PORT: env values must be strings",
+        "companions.web.cwd: must be a folder path",
+      ]),
+    );
+    expect(c.length).toBe(8);
+  });
+
+  test("a missing or empty command", () => {
+    expect(problems(validateConfig({ companions: { web: { startsecs: 1 } } }, FILE))).toEqual(["companions.web.command: is required"]);
+    expect(problems(validateConfig({ companions: { web: { command: "   " } } }, FILE))).toEqual(["companions.web.command: must not be empty"]);
+    expect(problems(validateConfig({ companions: { web: { command: [] } } }, FILE))).toEqual(["companions.web.command: must not be empty"]);
+  });
+
+  test("every problem of every companion is reported at once", () => {
+    const p = problems(
+      validateConfig(
+        {
+          companions: {
+            web: { command: "x", stop_signal: "SIGTRM", stop_sigal: "TERM" },
+            worker: { command: "y", startsecs: "soon" },
+            "bad name": { command: "z" },
+            db: {},
+          },
+        },
+        FILE,
+      ),
+    );
+    expect(p.sort()).toEqual(
+      [
+        'companions.web.stop_signal: unknown signal "SIGTRM"',
+        'companions.web.stop_sigal: unknown key (did you mean "stop_signal"?)',
+        "companions.worker.startsecs: must be a number of seconds",
+        'companions.bad name: invalid companion name "bad name": use letters, digits, "-", "_" and "."',
+        "companions.db.command: is required",
+      ].sort(),
+    );
+  });
+
+  test("companion names: letters, digits, - _ . only; `all` is reserved", () => {
+    for (const ok of ["web", "Web-2", "a_b", "x.y", "9"]) {
+      expect(valid(validateConfig({ companions: { [ok]: { command: "x" } } }, FILE)).companions.map((c) => c.name)).toEqual([ok]);
+    }
+    for (const bad of ["a b", "a/b", "ü", "a:b", ""]) {
+      expect(problems(validateConfig({ companions: { [bad]: { command: "x" } } }, FILE))).toEqual([
+        `companions.${bad}: invalid companion name ${JSON.stringify(bad)}: use letters, digits, "-", "_" and "."`,
+      ]);
+    }
+    expect(problems(validateConfig({ companions: { all: { command: "x" } } }, FILE))[0]).toStartWith('companions.all: the name "all" is reserved');
+  });
+
+  test("with the source text, each problem carries file:line", () => {
+    const text = [
+      "[sup]", // 1
+      'socket = "s.sock"', // 2
+      "", // 3
+      "[companions.web]", // 4
+      'command = "x"', // 5
+      'stop_sigal = "TERM"', // 6
+      'stop_signal = "SIGTRM"', // 7
+      "", // 8
+      "[companions.worker]", // 9
+      'command = "y"', // 10
+      'startsecs = "soon"', // 11
+      "", // 12
+      "[companions]", // 13
+      'inline = { command = "z", restart = "maybe" }', // 14
+    ].join("\n");
+    expect(problems(fromText(text)).sort()).toEqual(
+      [
+        `companions.web.stop_sigal: unknown key (did you mean "stop_signal"?) (${FILE}:6)`,
+        `companions.web.stop_signal: unknown signal "SIGTRM" (${FILE}:7)`,
+        `companions.worker.startsecs: must be a number of seconds (${FILE}:11)`,
+        `companions.inline.restart: must be "always", "on-failure" or "never" (${FILE}:14)`,
+      ].sort(),
+    );
+  });
+
+  test("line numbers for [sup], [defaults], a sub-table and CRLF text", () => {
+    const text = ['[defaults]', 'stop_timeout = "x"', "", "[companions.web]", 'command = "x"', "[companions.web.env]", "A = [1]", ""].join("\r\n");
+    expect(problems(fromText(text))).toEqual([`defaults.stop_timeout: must be a number of seconds (${FILE}:2)`]);
+    const sub = ["[companions.web]", 'command = "x"', "", "[companions.web.env]", "A = [1]", ""].join("\r\n");
+    expect(problems(fromText(sub))).toEqual([`companions.web.env.A: env values must be strings (${FILE}:5)`]);
+    expect(problems(fromText(['[sup]', "fail_fast = 1"].join("\n")))).toEqual([`sup.fail_fast: must be true or false (${FILE}:2)`]);
+  });
+
+  test("the socket path must fit a Unix socket address (107 bytes)", () => {
+    expect(MAX_SOCKET_PATH).toBe(107);
+    // "/<dir>/sup.sock": 1 + n + 9 bytes
+    const at107 = `/${"d".repeat(97)}/sup.toml`;
+    const at108 = `/${"d".repeat(98)}/sup.toml`;
+    expect(valid(validateConfig({}, at107)).socket.length).toBe(107);
+    const p = problems(validateConfig({}, at108));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toStartWith("sup.socket: socket path is 108 bytes, more than the 107 a Unix socket allows: /ddd");
+    // bytes, not characters
+    expect(problems(validateConfig({ sup: { socket: `/tmp/${"é".repeat(52)}` } }, FILE))[0]).toStartWith("sup.socket: socket path is 109 bytes");
+    expect(valid(validateConfig({ sup: { socket: `/tmp/${"é".repeat(51)}` } }, FILE)).socket).toBe(`/tmp/${"é".repeat(51)}`);
+  });
+
+  test("the top level must be a table; companions must be a table of tables", () => {
+    expect(problems(validateConfig({ companions: 5 }, FILE))).toEqual(["companions: must be a table of [companions.NAME] tables"]);
+    expect(problems(validateConfig({ companions: { web: 5 } }, FILE))[0]).toStartWith("companions.web: ");
+  });
+});
+
+group("a valid config", () => {
+  test("built-in defaults, in ms, paths absolute", () => {
+    const cfg = valid(validateConfig({ companions: { web: { command: "prog" } } }, FILE));
+    expect(cfg).toMatchObject({ file: FILE, dir: "/srv/app", socket: "/srv/app/sup.sock", gracefulTimeoutMs: null, failFast: false });
+    const { hash, ...spec } = cfg.companions[0]!;
+    expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(spec).toEqual({
+      name: "web",
+      command: "prog",
+      argv: ["prog"],
+      startsecsMs: 1000,
+      restart: "always",
+      restartDelayMs: 1000,
+      backoff: "fixed",
+      maxRestartDelayMs: 30_000,
+      stopSignal: "SIGTERM",
+      stopTimeoutMs: 10_000,
+      reloadTimeoutMs: 10_000,
+      stdout: { kind: "inherit" },
+      stderr: { kind: "inherit" },
+      cwd: "/srv/app",
+      env: {},
+      essential: false,
+    });
+  });
+
+  test("[sup] settings", () => {
+    const cfg = valid(validateConfig({ sup: { socket: "run/s.sock", graceful_timeout: 2.5, fail_fast: true } }, FILE));
+    expect(cfg).toMatchObject({ socket: "/srv/app/run/s.sock", gracefulTimeoutMs: 2500, failFast: true, companions: [] });
+    expect(valid(validateConfig({ sup: { socket: "/abs/x.sock" } }, FILE)).socket).toBe("/abs/x.sock");
+  });
+
+  test("[defaults] apply where a companion does not set the key; the companion wins", () => {
+    const cfg = valid(
+      validateConfig(
+        {
+          defaults: { startsecs: 3, restart: "never", stop_signal: "INT", essential: true, stdout: "null" },
+          companions: { a: { command: "x" }, b: { command: "y", startsecs: 0, restart: "on-failure", stop_signal: "HUP", essential: false } },
+        },
+        FILE,
+      ),
+    );
+    const [a, b] = cfg.companions;
+    expect(a).toMatchObject({ startsecsMs: 3000, restart: "never", stopSignal: "SIGINT", essential: true, stdout: { kind: "null" } });
+    expect(b).toMatchObject({ startsecsMs: 0, restart: "on-failure", stopSignal: "SIGHUP", essential: false, stdout: { kind: "null" } });
+  });
+
+  test("env merges defaults.env < companion env, values as strings", () => {
+    const cfg = valid(
+      validateConfig(
+        {
+          defaults: { env: { A: "d", B: "d", N: 1 } },
+          companions: { a: { command: "x", env: { B: "c", C: true } }, b: { command: "y", env: {} }, c: { command: "z" } },
+        },
+        FILE,
+      ),
+    );
+    expect(cfg.companions.map((c) => c.env)).toEqual([
+      { A: "d", B: "c", N: "1", C: "true" },
+      { A: "d", B: "d", N: "1" },
+      { A: "d", B: "d", N: "1" },
+    ]);
+  });
+
+  test("relative cwd, stdout, stderr and socket resolve against the config folder, not the companion's cwd", () => {
+    const s = one({ command: "x", cwd: "app", stdout: "logs/out.log", stderr: "../err.log" }, { sup: { socket: "run/sup.sock" } });
+    expect(s.cwd).toBe("/srv/app/app");
+    expect(s.stdout).toEqual({ kind: "file", path: "/srv/app/logs/out.log" });
+    expect(s.stderr).toEqual({ kind: "file", path: "/srv/err.log" });
+    const abs = one({ command: "x", cwd: "/opt", stdout: "/var/log/o.log" });
+    expect(abs.cwd).toBe("/opt");
+    expect(abs.stdout).toEqual({ kind: "file", path: "/var/log/o.log" });
+    const cfg = valid(validateConfig({ sup: { socket: "run/sup.sock" } }, "relative/dir/sup.toml"));
+    expect(cfg.socket).toBe(join(process.cwd(), "relative/dir/run/sup.sock"));
+  });
+
+  test('stdout/stderr: "inherit", "null", stderr = "stdout", and one file for both', () => {
+    expect(one({ command: "x", stdout: "null", stderr: "stdout" })).toMatchObject({ stdout: { kind: "null" }, stderr: { kind: "stdout" } });
+    expect(one({ command: "x", stdout: "inherit", stderr: "null" })).toMatchObject({ stdout: { kind: "inherit" }, stderr: { kind: "null" } });
+    expect(one({ command: "x", stdout: "o.log", stderr: "stdout" })).toMatchObject({ stdout: { kind: "file", path: "/srv/app/o.log" }, stderr: { kind: "stdout" } });
+    expect(one({ command: "x", stdout: "o.log", stderr: "./o.log" }).stderr).toEqual({ kind: "stdout" });
+  });
+
+  test("fractional seconds become whole ms", () => {
+    const s = one({ command: "x", startsecs: 0.5, restart_delay: 0.25, max_restart_delay: 1.5, stop_timeout: 0.001, reload_timeout: 0 });
+    expect(s).toMatchObject({ startsecsMs: 500, restartDelayMs: 250, maxRestartDelayMs: 1500, stopTimeoutMs: 1, reloadTimeoutMs: 0 });
+  });
+
+  test("companions keep file order (the start order), numeric-looking names too", () => {
+    const text = ["[companions.web]", 'command = "a"', "[companions.10]", 'command = "b"', "[companions.9]", 'command = "c"', "[companions.alpha]", 'command = "d"'].join("\n");
+    expect(valid(fromText(text)).companions.map((c) => c.name)).toEqual(["web", "10", "9", "alpha"]);
+  });
+
+  test("gracefulBudgetMs: graceful_timeout, else slowest stop/reload timeout + 5 s", () => {
+    expect(gracefulBudgetMs(valid(validateConfig({ sup: { graceful_timeout: 3 } }, FILE)))).toBe(3000);
+    const cfg = valid(validateConfig({ companions: { a: { command: "x", stop_timeout: 2, reload_timeout: 1 }, b: { command: "y", stop_timeout: 7, reload_timeout: 1 } } }, FILE));
+    expect(gracefulBudgetMs(cfg)).toBe(12_000);
+    expect(gracefulBudgetMs(valid(validateConfig({}, FILE)))).toBe(5000);
+  });
+});
+
+group("the reread hash", () => {
+  const base = { command: "prog a", cwd: "app", env: { A: "1", B: "2" }, stdout: "o.log" };
+
+  test("same input, same hash; key order does not matter", () => {
+    expect(one(base).hash).toBe(one({ ...base }).hash);
+    expect(one(base).hash).toBe(one({ stdout: "o.log", env: { B: "2", A: "1" }, cwd: "app", command: "prog a" }).hash);
+    // a default spelled out is the same setting
+    expect(one(base).hash).toBe(one({ ...base, restart_delay: 1, stop_signal: "TERM" }).hash);
+  });
+
+  test.each([
+    ["command", { command: "prog b" }],
+    ["command as argv", { command: ["prog", "a"] }],
+    ["startsecs", { startsecs: 2 }],
+    ["restart", { restart: "never" }],
+    ["restart_delay", { restart_delay: 2 }],
+    ["backoff", { backoff: "exponential" }],
+    ["max_restart_delay", { max_restart_delay: 31 }],
+    ["stop_signal", { stop_signal: "SIGINT" }],
+    ["stop_timeout", { stop_timeout: 11 }],
+    ["reload_timeout", { reload_timeout: 11 }],
+    ["stdout", { stdout: "other.log" }],
+    ["stderr", { stderr: "stdout" }],
+    ["cwd", { cwd: "other" }],
+    ["env value", { env: { A: "1", B: "3" } }],
+    ["env key", { env: { A: "1", B: "2", C: "" } }],
+    ["essential", { essential: true }],
+  ] as const)("changing %s changes the hash", (_what, change) => {
+    expect(one({ ...base, ...change }).hash).not.toBe(one(base).hash);
+  });
+
+  test("a change through [defaults] changes the hash too", () => {
+    expect(one(base, { defaults: { restart_delay: 5 } }).hash).not.toBe(one(base).hash);
+    expect(one(base, { defaults: { env: { Z: "1" } } }).hash).not.toBe(one(base).hash);
+  });
+});
+
+group("string commands", () => {
+  test.each([
+    ["prog", ["prog"]],
+    ["prog arg", ["prog", "arg"]],
+    ["  python3 -m http.server 8000 ", ["python3", "-m", "http.server", "8000"]],
+    ["/usr/bin/env --opt=1 a,b x@y 50%", ["/usr/bin/env", "--opt=1", "a,b", "x@y", "50%"]],
+    ["./bin/run-me", ["./bin/run-me"]],
+  ])("plain %p is exec'd directly", (cmd, argv) => {
+    expect(shellArgv(cmd)).toEqual(argv);
+  });
+
+  test.each([
+    "prog > out.log",
+    "prog | tee x",
+    "a && b",
+    "a; b",
+    "prog $HOME",
+    "prog 'quoted arg'",
+    'prog "quoted"',
+    "prog *.txt",
+    "~/bin/prog",
+    "prog &",
+    "FOO=1 prog",
+    "exec prog",
+    "cd /tmp",
+    "exit 3",
+    "echo hi",
+    "trap '' TERM",
+    "source env.sh",
+    ". env.sh",
+    "test -f x",
+    "true",
+    "prog `date`",
+    "prog # comment",
+  ])("%p runs with /bin/sh -c", (cmd) => {
+    expect(shellArgv(cmd)).toEqual(["/bin/sh", "-c", cmd]);
+  });
+
+  test("through the config: a string keeps what was written, argv is what runs; an array is argv", () => {
+    expect(one({ command: "prog arg" })).toMatchObject({ command: "prog arg", argv: ["prog", "arg"] });
+    expect(one({ command: "sleep 1 && prog" })).toMatchObject({ command: "sleep 1 && prog", argv: ["/bin/sh", "-c", "sleep 1 && prog"] });
+    expect(one({ command: ["bun", "worker.ts", "a b"] })).toMatchObject({ command: ["bun", "worker.ts", "a b"], argv: ["bun", "worker.ts", "a b"] });
+  });
+});
+
+group("loadConfig on real files", () => {
+  let dir = "";
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = "";
+  });
+  const tmp = () => (dir = mkdtempSync(join(tmpdir(), "sup-config-")));
+
+  test("a missing file", async () => {
+    const d = tmp();
+    const file = join(d, "nope.toml");
+    expect(await loadConfig(file)).toEqual({ ok: false, problems: [`${file}: cannot read config: no such file`] });
+  });
+
+  test("a folder instead of a file", async () => {
+    const d = tmp();
+    mkdirSync(join(d, "sub.toml"));
+    expect(await loadConfig(join(d, "sub.toml"))).toEqual({ ok: false, problems: [`${join(d, "sub.toml")}: cannot read config: is a folder`] });
+  });
+
+  test("a TOML syntax error names file:line", async () => {
+    const d = tmp();
+    const file = join(d, "sup.toml");
+    writeFileSync(file, '[sup]\nsocket = "a.sock"\n\n[companions.web]\ncommand = = "x"\n');
+    const p = problems(await loadConfig(file));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:5(:\\d+)?: invalid TOML: `));
+  });
+
+  test("an unclosed table header names its line", async () => {
+    const d = tmp();
+    const file = join(d, "sup.toml");
+    writeFileSync(file, '# comment\n[companions.web\ncommand = "x"\n');
+    expect(problems(await loadConfig(file))[0]).toStartWith(`${file}:2`);
+  });
+
+  test("a valid file: paths resolve against its folder, problems carry its lines", async () => {
+    const d = tmp();
+    const file = join(d, "sup.toml");
+    writeFileSync(
+      file,
+      [
+        "[sup]",
+        'socket = "run/sup.sock"',
+        "fail_fast = true",
+        "[defaults]",
+        "startsecs = 0.5",
+        "env = { SHARED = \"1\" }",
+        "[companions.web]",
+        'command = "python3 -m http.server 8000"',
+        'cwd = "app"',
+        'env = { PORT = "8000" }',
+        'stdout = "logs/web.log"',
+        'stderr = "stdout"',
+        "[companions.worker]",
+        'command = ["bun", "worker.ts"]',
+        'restart = "on-failure"',
+        'backoff = "exponential"',
+        "",
+      ].join("\n"),
+    );
+    const cfg = valid(await loadConfig(file));
+    expect(cfg.file).toBe(file);
+    expect(cfg.socket).toBe(join(d, "run/sup.sock"));
+    expect(cfg.failFast).toBe(true);
+    expect(cfg.companions.map((c) => c.name)).toEqual(["web", "worker"]);
+    expect(cfg.companions[0]).toMatchObject({
+      argv: ["python3", "-m", "http.server", "8000"],
+      cwd: join(d, "app"),
+      env: { SHARED: "1", PORT: "8000" },
+      stdout: { kind: "file", path: join(d, "logs/web.log") },
+      stderr: { kind: "stdout" },
+      startsecsMs: 500,
+    });
+    expect(cfg.companions[1]).toMatchObject({ argv: ["bun", "worker.ts"], restart: "on-failure", backoff: "exponential", cwd: d });
+
+    writeFileSync(file, '[companions.web]\ncommand = "x"\nstop_signal = "SIGTRM"\n');
+    expect(problems(await loadConfig(file))).toEqual([`companions.web.stop_signal: unknown signal "SIGTRM" (${file}:3)`]);
+  });
+});
