@@ -37,6 +37,20 @@ export function allProcs(): ProcInfo[] {
   return out;
 }
 
+/** the children of `ppid`: from each /proc/PID/task/TID/children file (cheap), else a scan of /proc */
 export function childrenOf(ppid: number): ProcInfo[] {
-  return allProcs().filter((p) => p.ppid === ppid);
+  try {
+    const pids = new Set<number>();
+    for (const tid of readdirSync(`/proc/${ppid}/task`)) {
+      for (const n of readFileSync(`/proc/${ppid}/task/${tid}/children`, "utf8").split(" ")) if (n.trim()) pids.add(Number(n));
+    }
+    const out: ProcInfo[] = [];
+    for (const pid of pids) {
+      const p = procInfo(pid);
+      if (p && p.ppid === ppid) out.push(p);
+    }
+    return out;
+  } catch {
+    return allProcs().filter((p) => p.ppid === ppid);
+  }
 }
