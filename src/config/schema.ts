@@ -41,18 +41,27 @@ const command = z.union(
   { error: "must be a string (run with /bin/sh -c) or an array of strings (argv)" },
 );
 
-export const defaultsSchema = z.strictObject(companionFields).partial();
-export const companionSchema = z.strictObject({ command, ...companionFields }).partial().required({ command: true });
+const table = (what: string) => ({ error: `must be a table (${what})` });
 
+export const defaultsSchema = z.strictObject(companionFields, table("[defaults]")).partial();
+export const companionSchema = z
+  .strictObject({ command, ...companionFields }, table("[companions.NAME]"))
+  .partial()
+  .required({ command: true });
+
+export const supSchema = z.strictObject(
+  {
+    socket: z.string({ error: "must be a socket path" }).min(1, { error: "must not be empty" }).optional(),
+    graceful_timeout: z.number({ error: "must be a number of seconds" }).finite().positive({ error: "must be > 0 seconds" }).optional(),
+    fail_fast: z.boolean({ error: "must be true or false" }).optional(),
+  },
+  table("[sup]"),
+);
+
+/** the file's top level: only the section names are checked here, each section on its own */
 export const fileSchema = z.strictObject({
-  sup: z
-    .strictObject({
-      socket: z.string().min(1).optional(),
-      graceful_timeout: z.number().finite().positive({ error: "must be > 0 seconds" }).optional(),
-      fail_fast: z.boolean({ error: "must be true or false" }).optional(),
-    })
-    .optional(),
-  defaults: defaultsSchema.optional(),
+  sup: z.unknown().optional(),
+  defaults: z.unknown().optional(),
   companions: z.record(z.string(), z.unknown(), { error: "must be a table of [companions.NAME] tables" }).optional(),
 });
 

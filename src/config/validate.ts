@@ -6,7 +6,9 @@ import type { z } from "zod";
 import {
   builtinDefaults,
   companionSchema,
+  defaultsSchema,
   fileSchema,
+  supSchema,
   NAME_RE,
   type CompanionSpec,
   type ErrOutput,
@@ -42,15 +44,19 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
     }
   };
 
+  // each section is checked on its own, so that one bad section hides no other problem
   const top = fileSchema.safeParse(raw);
-  if (!top.success) {
-    reportZod([], top.error);
-    return { ok: false, problems };
-  }
-  const sup = top.data.sup ?? {};
-  const defaults: Required<RawDefaults> = { ...builtinDefaults, ...(top.data.defaults ?? {}) } as Required<RawDefaults>;
+  if (!top.success) reportZod([], top.error);
+  const sections = (top.success ? top.data : typeof raw === "object" && raw ? raw : {}) as Record<string, unknown>;
+  const supParsed = supSchema.safeParse(sections.sup ?? {});
+  if (!supParsed.success) reportZod(["sup"], supParsed.error);
+  const sup = supParsed.success ? supParsed.data : {};
+  const defaultsParsed = defaultsSchema.safeParse(sections.defaults ?? {});
+  if (!defaultsParsed.success) reportZod(["defaults"], defaultsParsed.error);
+  const defaults: Required<RawDefaults> = { ...builtinDefaults, ...(defaultsParsed.success ? defaultsParsed.data : {}) } as Required<RawDefaults>;
+  const companionTables = (top.success ? (top.data.companions ?? {}) : {}) as Record<string, unknown>;
 
-  const names = Object.keys(top.data.companions ?? {});
+  const names = Object.keys(companionTables);
   if (lines) names.sort((a, b) => firstHeader(lines, a) - firstHeader(lines, b));
   const companions: CompanionSpec[] = [];
   for (const name of names) {
@@ -63,7 +69,7 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
       report(path, `the name "all" is reserved (sup ctl start all means every companion)`);
       continue;
     }
-    const parsed = companionSchema.safeParse((top.data.companions ?? {})[name]);
+    const parsed = companionSchema.safeParse(companionTables[name]);
     if (!parsed.success) {
       reportZod(path, parsed.error);
       continue;
@@ -121,7 +127,9 @@ export function gracefulBudgetMs(config: SupConfig): number {
 }
 
 const SHELL_WORDS = new Set(
-  "exit return cd export exec eval set unset trap wait read ulimit umask source . : shift alias readonly times type command break continue if while for case until { ! [ test echo printf kill pwd true false".split(" "),
+  ("exit return cd export exec eval set unset trap wait read ulimit umask source . : shift alias unalias readonly times type " +
+    "command break continue if while for case until { ! [ test echo printf kill pwd true false getopts hash jobs fc bg fg local")
+    .split(" "),
 );
 
 /**

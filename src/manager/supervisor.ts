@@ -40,7 +40,10 @@ export class Supervisor {
 
   /** start every companion, in config order */
   startAll(): void {
-    for (const name of this.order) this.submit(name, { type: "start" });
+    for (const name of this.order) {
+      if (this.shutdown) return; // an essential companion already ended: start nothing more
+      this.submit(name, { type: "start" });
+    }
   }
 
   // ---------- the loop
@@ -108,8 +111,11 @@ export class Supervisor {
 
   private spawn(name: string, spec: CompanionSpec): void {
     let pid: number;
+    let returned = false;
+    let exitedInside = false; // the exit fired before spawn returned: its group is already gone
     try {
       pid = this.host.spawn(spec, (pid, code, signal) => {
+        if (!returned) exitedInside = true;
         this.host.groups?.([], [pid]);
         this.queue.push({ name, event: { type: "exited", pid, code, signal } });
         this.drain();
@@ -119,7 +125,8 @@ export class Supervisor {
       this.queue.unshift({ name, event: { type: "spawnFailed", reason } });
       return;
     }
-    this.host.groups?.([{ pgid: pid, signal: spec.stopSignal, stopMs: Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs) }], []);
+    returned = true;
+    if (!exitedInside) this.host.groups?.([{ pgid: pid, signal: spec.stopSignal, stopMs: Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs) }], []);
     // processed next, before an exit that fired inside spawn
     this.queue.unshift({ name, event: { type: "spawned", pid } });
   }

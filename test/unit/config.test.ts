@@ -177,7 +177,11 @@ group("problems", () => {
 
   test("line numbers for [sup], [defaults], a sub-table and CRLF text", () => {
     const text = ['[defaults]', 'stop_timeout = "x"', "", "[companions.web]", 'command = "x"', "[companions.web.env]", "A = [1]", ""].join("\r\n");
-    expect(problems(fromText(text))).toEqual([`defaults.stop_timeout: must be a number of seconds (${FILE}:2)`]);
+    // a bad [defaults] hides no companion problem: both are reported
+    expect(problems(fromText(text))).toEqual([
+      `defaults.stop_timeout: must be a number of seconds (${FILE}:2)`,
+      `companions.web.env.A: env values must be strings (${FILE}:7)`,
+    ]);
     const sub = ["[companions.web]", 'command = "x"', "", "[companions.web.env]", "A = [1]", ""].join("\r\n");
     expect(problems(fromText(sub))).toEqual([`companions.web.env.A: env values must be strings (${FILE}:5)`]);
     expect(problems(fromText(['[sup]', "fail_fast = 1"].join("\n")))).toEqual([`sup.fail_fast: must be true or false (${FILE}:2)`]);

@@ -23,6 +23,8 @@ function drive(c: Companion, ...steps: [Event, number][]): Companion {
   return c;
 }
 
+/** every effect but the log lines */
+const acts = (effects: Effect[]): Effect[] => effects.filter((e) => e.type !== "log");
 const exited = (pid: number, code: number | null, signal: string | null = null): Event => ({ type: "exited", pid, code, signal });
 
 // ---------- one realistic companion per state, reached by driving step itself
@@ -381,7 +383,7 @@ group("step: every (state, event) cell", () => {
     expect(before).toEqual(frozen);
     expect(r.next.state).toBe(c.to);
     if (c.fields) expect(r.next).toMatchObject(c.fields);
-    expect(r.effects.filter((e) => e.type !== "log")).toEqual(c.effects ?? []);
+    expect(acts(r.effects)).toEqual(c.effects ?? []);
     expect(r.reply).toEqual(c.reply);
 
     const logs = r.effects.flatMap((e) => (e.type === "log" ? [e.message] : []));
@@ -423,7 +425,7 @@ group("step: stories", () => {
     const stopping = step(c0, { type: "restart" }, at(4000)).next;
     const r = step(stopping, exited(100, null, "SIGINT"), at(4200));
     expect(r.next).toMatchObject({ state: "STARTING", pid: null, restartPending: false, restartCount: 2, exitCount: 2, manualStop: false });
-    expect(r.effects.filter((e) => e.type !== "log")).toEqual([spawnOf(SPEC)]);
+    expect(acts(r.effects)).toEqual([spawnOf(SPEC)]);
     expect(r.effects[0]).toEqual({ type: "log", message: "web STOPPING -> STARTING (killed by SIGINT, pid 100)" });
     const up = step(r.next, { type: "spawned", pid: 101 }, at(4200)).next;
     expect(up).toMatchObject({ state: "STARTING", pid: 101, deadline: 5200 });
@@ -436,7 +438,7 @@ group("step: stories", () => {
     const stopping = step(fixtures.STARTING(), { type: "stop", kind: "manual" }, at(300)).next;
     const r = step(stopping, exited(100, 0), at(350));
     expect(r.next).toMatchObject({ state: "STOPPED", manualStop: true, pid: null, reason: "stopped manually" });
-    expect(r.effects.filter((e) => e.type !== "log")).toEqual([]);
+    expect(acts(r.effects)).toEqual([]);
   });
 
   test("a manual start does not count as a restart; BACKOFF retries and restart commands do", () => {
@@ -514,7 +516,7 @@ group("step: stories", () => {
     const r0 = step(up, exited(1, 0), at(10));
     expect(r0.next.state).toBe("EXITED");
     expect(r0.next.reason).toBe("exited with status 0");
-    expect(r0.effects.filter((e) => e.type !== "log")).toEqual([{ type: "ended", final: "EXITED", code: 0 }]);
+    expect(acts(r0.effects)).toEqual([{ type: "ended", final: "EXITED", code: 0 }]);
     expect(step(up, exited(1, 2), at(10)).next.state).toBe("BACKOFF");
     expect(step(up, exited(1, null, "SIGTERM"), at(10)).next.state).toBe("BACKOFF");
   });
@@ -556,17 +558,17 @@ group("step: stories", () => {
   test("a removed companion emits `gone` once its process is gone, not before", () => {
     const r1 = step(fixtures.RUNNING(), { type: "stop", kind: "remove" }, at(4000));
     expect(r1.next).toMatchObject({ state: "STOPPING", removed: true, manualStop: true });
-    expect(r1.effects.filter((e) => e.type !== "log")).toEqual([sig(100, "SIGINT")]);
+    expect(acts(r1.effects)).toEqual([sig(100, "SIGINT")]);
     const r2 = step(r1.next, { type: "deadline" }, at(14_000));
     expect(r2.effects.some((e) => e.type === "gone")).toBe(false);
     const r3 = step(r2.next, exited(100, null, "SIGKILL"), at(14_001));
     expect(r3.next.state).toBe("STOPPED");
-    expect(r3.effects.filter((e) => e.type !== "log")).toEqual([{ type: "gone" }]);
+    expect(acts(r3.effects)).toEqual([{ type: "gone" }]);
 
     for (const s of ["STOPPED", "EXITED", "FATAL", "BACKOFF"] as const) {
       const r = step(fixtures[s](), { type: "stop", kind: "remove" }, at(1000));
       expect(r.next.removed).toBe(true);
-      expect(r.effects.filter((e) => e.type !== "log")).toEqual([{ type: "gone" }]);
+      expect(acts(r.effects)).toEqual([{ type: "gone" }]);
     }
   });
 
@@ -577,7 +579,7 @@ group("step: stories", () => {
     expect(r1.effects).toEqual([]);
     const r2 = step(r1.next, exited(100, 0), at(4200));
     expect(r2.next).toMatchObject({ state: "STARTING", pid: null });
-    expect(r2.effects.filter((e) => e.type !== "log")).toEqual([spawnOf(NEW_SPEC)]);
+    expect(acts(r2.effects)).toEqual([spawnOf(NEW_SPEC)]);
   });
 
   test("the transition log names FROM -> TO and the reason with exit status and pid", () => {
