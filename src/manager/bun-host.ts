@@ -31,7 +31,8 @@ export class BunHost implements Host {
     const opened: number[] = [];
     try {
       const out = this.stdio(spec.stdout, "stdout", opened);
-      const err = spec.stderr.kind === "stdout" ? out : this.stdio(spec.stderr, "stderr", opened);
+      // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
+      const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : this.stdio(spec.stderr, "stderr", opened);
       const proc = Bun.spawn({
         cmd: spec.argv,
         cwd: spec.cwd,

@@ -1,11 +1,14 @@
 // start / stop / restart from every state, with the contract's reply messages; promotion after
 // startsecs; crash -> BACKOFF -> retry; FATAL with its reason; log files, env and cwd.
-import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync, realpathSync, rmSync } from "node:fs";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { alive } from "../helpers/census.ts";
-import { errReply, okReply, SupFixture } from "../helpers/sup.ts";
+import { errReply, okReply, SUP, SupFixture } from "../helpers/sup.ts";
+
+// real processes on a slow shared machine: bun resets the default (5 s) for every file
+setDefaultTimeout(60_000);
 
 let f: SupFixture;
 afterEach(async () => {
@@ -365,6 +368,14 @@ stderr = "null"
     await f.waitEntry("shared", "to run again", (e) => e.state === "RUNNING" && e.pid !== before.pid);
     const after = await f.waitFile("logs/shared.log", "to have the lines twice", (t) => t.split("shared out").length === 3 && t.split("shared err").length === 3);
     expect(after).toStartWith("old line\n");
+
+    // rotated away: the next start opens a new file at the path
+    renameSync(f.path("logs/shared.log"), f.path("logs/shared.log.1"));
+    const mid = await f.entry("shared");
+    expect(await cmd("restart", "shared")).toEqual(okReply("shared restarting"));
+    await f.waitEntry("shared", "to run again", (e) => e.state === "RUNNING" && e.pid !== mid.pid);
+    const fresh = await f.waitFile("logs/shared.log", "to be written anew", (t) => t.includes("shared out") && t.includes("shared err"));
+    expect(fresh.split("\n").filter(Boolean).sort()).toEqual(["shared err", "shared out"]);
   });
 
   test("env merge: inherited < defaults.env < companion env", async () => {
@@ -386,6 +397,20 @@ stdout = "b.log"
     expect(a).toBe("SUP_T_A=inherited\nSUP_T_B=defaults\nSUP_T_C=companion\nSUP_T_N=5\nSUP_T_D=only-a\n");
     const b = await f.waitFile("b.log", "to list 4 variables", (t) => t.split("\n").filter(Boolean).length === 4);
     expect(b).toBe("SUP_T_A=inherited\nSUP_T_B=defaults\nSUP_T_C=defaults\nSUP_T_D=\n");
+  });
+
+  test("companions see neither sup's internal variables nor a .env / bunfig.toml in sup's folder", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "print-env SUP_T_DOTENV SUP_MANAGER_PARENT NODE_CHANNEL_FD SUP_T_KEPT"
+startsecs = 0
+stdout = "a.log"
+`);
+    f.write("SUP_T_DOTENV=leaked\n", ".env");
+    f.write("[test]\ntimeout = 1\n", "bunfig.toml");
+    await f.start({ env: { SUP_T_KEPT: "yes" } });
+    const a = await f.waitFile("a.log", "to list 4 variables", (t) => t.split("\n").filter(Boolean).length === 4);
+    expect(a).toBe("SUP_T_DOTENV=\nSUP_MANAGER_PARENT=\nNODE_CHANNEL_FD=\nSUP_T_KEPT=yes\n");
   });
 
   test("cwd and every relative path resolve against the config file's folder", async () => {
@@ -413,4 +438,155 @@ stdout = "logs/indefault.log"
       rmSync(elsewhere, { recursive: true, force: true });
     }
   });
+});
+
+describe("restart details", () => {
+  test("exponential backoff doubles the delay per consecutive failure, capped at max_restart_delay", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "exit-with 1"
+startsecs = 0
+restart_delay = 0.5
+backoff = "exponential"
+max_restart_delay = 1.5
+`);
+    await f.start();
+    const delays: number[] = [];
+    for (let n = 1; n <= 4; n++) {
+      const e = await f.waitEntry("a", `to be in BACKOFF after exit ${n}`, (x) => x.state === "BACKOFF" && x.exit_count === n);
+      delays.push(e.restart_delay!);
+    }
+    expect(delays).toEqual([0.5, 1, 1.5, 1.5]);
+  });
+
+  test("exponential backoff starts over after a run that reached RUNNING and stayed up startsecs more", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "exit-with 1 2.6"
+startsecs = 1
+restart_delay = 0.5
+backoff = "exponential"
+max_restart_delay = 10
+`);
+    await f.start();
+    const first = await f.waitEntry("a", "to be in BACKOFF after exit 1", (x) => x.state === "BACKOFF" && x.exit_count === 1);
+    const second = await f.waitEntry("a", "to be in BACKOFF after exit 2", (x) => x.state === "BACKOFF" && x.exit_count === 2);
+    expect([first.restart_delay, second.restart_delay]).toEqual([0.5, 0.5]);
+  });
+
+  test("a stop sent while a restart is under way wins: the companion ends STOPPED", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "slow-stop 1"
+startsecs = 0
+stop_timeout = 10
+reload_timeout = 10
+stdout = "a.log"
+`);
+    await f.start();
+    const a = await f.waitState("a", "RUNNING");
+    await f.waitFile("a.log", "to say ready", (t) => t.includes("ready"));
+    expect(await cmd("restart", "a")).toEqual(okReply("a restarting"));
+    expect(await cmd("stop", "a")).toEqual(okReply("a already stopping"));
+    const s = await f.waitState("a", "STOPPED");
+    expect(s).toMatchObject({ manual_stop: true, pid: null, restart_count: 0 });
+    expect(alive(a.pid!)).toBe(false);
+    await Bun.sleep(300);
+    expect((await f.entry("a")).state).toBe("STOPPED");
+    await f.waitNoProcs((p) => p.cmd.includes("slow-stop"));
+  });
+
+  test("restart of a slow-stopping companion: the new process starts only once the old one is gone", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "slow-stop 1"
+startsecs = 0
+stop_timeout = 10
+reload_timeout = 10
+stdout = "a.log"
+`);
+    await f.start();
+    const a = await f.waitState("a", "RUNNING");
+    await f.waitFile("a.log", "to say ready", (t) => t.includes("ready"));
+    expect(await cmd("restart", "a")).toEqual(okReply("a restarting"));
+    let most = 0;
+    const b = await f.waitEntry("a", "to run again with a new pid", (e) => {
+      // group leaders only: a shell's forked child carries its command line until it execs
+      most = Math.max(most, f.census().filter((p) => p.cmd.includes("slow-stop") && p.pgid === p.pid).length);
+      return e.state === "RUNNING" && e.pid !== a.pid;
+    });
+    expect(most).toBe(1);
+    expect(b.restart_count).toBe(1);
+    expect(b.last_exit_code).toBe(0); // slow-stop exits 0 on TERM after its second
+  });
+
+  test("each state change is logged: time, companion, FROM -> TO, reason with pid", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "forever"
+startsecs = 0
+stop_timeout = 5
+`);
+    await f.start();
+    const a = await f.waitState("a", "RUNNING");
+    await cmd("stop", "a");
+    await f.waitState("a", "STOPPED");
+    const out = await f.waitOutput(/a STOPPING -> STOPPED/);
+    const line = out.split("\n").find((l) => l.includes("a STOPPING -> STOPPED"))!;
+    expect(line).toMatch(/\d\d:\d\d:\d\d/);
+    expect(line).toContain("SIGTERM");
+    expect(line).toContain(String(a.pid));
+    expect(out).toMatch(/a STARTING -> RUNNING/);
+    expect(out).toMatch(/a RUNNING -> STOPPING/);
+  });
+
+  test("a companion has only fds 0-2, default signal dispositions, an empty mask and its own group", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = ["sleep", "1000000"]
+startsecs = 0
+[companions.b]
+command = "sleep 1000001"
+stdout = "b.log"
+stderr = "stdout"
+`);
+    await f.start();
+    for (const n of ["a", "b"]) {
+      const e = await f.waitState(n, "RUNNING");
+      const pid = e.pid!;
+      const fds = readdirSync(`/proc/${pid}/fd`).map(Number).sort((x, y) => x - y);
+      expect({ n, fds }).toEqual({ n, fds: [0, 1, 2] });
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      expect(/^SigBlk:\s*(\S+)/m.exec(status)?.[1]).toMatch(/^0+$/);
+      expect(/^SigIgn:\s*(\S+)/m.exec(status)?.[1]).toMatch(/^0+$/);
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const [, , pgid, sid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ").map(Number);
+      expect({ pgid, sid }).toEqual({ pgid: pid, sid: pid });
+    }
+  });
+});
+
+// CONTRACT §3: stderr = "stdout" shares stdout's destination; stdout defaults to "inherit".
+test('stderr = "stdout" with stdout = "inherit": both go to sup\'s stdout', async () => {
+  f = new SupFixture(`
+[companions.a]
+command = "say shared"
+startsecs = 0
+stderr = "stdout"
+`);
+  const p = Bun.spawn([SUP, "run", "-c", f.config], { cwd: f.dir, env: f.env(), stdio: ["ignore", "pipe", "pipe"] });
+  f.proc = p; // so cleanup() stops it
+  let out = "";
+  let err = "";
+  void (async () => {
+    for await (const c of p.stdout) out += new TextDecoder().decode(c);
+  })();
+  void (async () => {
+    for await (const c of p.stderr) err += new TextDecoder().decode(c);
+  })();
+  const deadline = performance.now() + 10_000;
+  while (!(out + err).includes("shared err") && performance.now() < deadline) await Bun.sleep(25);
+  expect(out).toContain("shared out");
+  expect(out).toContain("shared err");
+  expect(err).not.toContain("shared err");
 });

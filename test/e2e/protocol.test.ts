@@ -1,11 +1,14 @@
 // The control protocol over the real socket: error envelopes, pipelining, id echo, the line
 // cap, silent clients, and the status entry's keys.
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect } from "../helpers/socket.ts";
 import { errReply, okReply, ROOT, SupFixture } from "../helpers/sup.ts";
 import { waitFor } from "../helpers/wait.ts";
+
+// real processes on a slow shared machine: bun resets the default (5 s) for every file
+setDefaultTimeout(60_000);
 
 let f: SupFixture;
 afterEach(async () => {

@@ -1,10 +1,13 @@
 // The control socket's path: mode 0600, stale sockets replaced, a live sup or a non-socket at
 // the path refused with a message naming it, before any companion starts.
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { lstatSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { killAll } from "../helpers/census.ts";
 import { SupFixture } from "../helpers/sup.ts";
 import { waitFor } from "../helpers/wait.ts";
+
+// real processes on a slow shared machine: bun resets the default (5 s) for every file
+setDefaultTimeout(60_000);
 
 let f: SupFixture;
 afterEach(async () => {
@@ -117,4 +120,15 @@ test("a folder at the socket path: error naming the path, folder left alone", as
   expect(r.stdout + r.stderr).toContain(f.socket);
   expect(statSync(f.socket).isDirectory()).toBe(true);
   expect(f.census()).toEqual([]);
+});
+
+test("a socket path whose folder does not exist: non-zero exit naming the path, nothing left running", async () => {
+  f = new SupFixture(`
+[sup]
+socket = "no-such-folder/ctl.sock"
+${CONF}`);
+  const r = await f.sup(["run", "-c", f.config]);
+  expect(r.code).not.toBe(0);
+  expect(r.stdout + r.stderr).toContain(f.path("no-such-folder/ctl.sock"));
+  await f.waitNoProcs();
 });

@@ -1,8 +1,11 @@
 // Stopping and signalling companions: SIGKILL at stop_timeout, custom stop signals, whole
 // process groups, `signal` to the main process or the group.
-import { afterEach, expect, test } from "bun:test";
+import { afterEach, expect, setDefaultTimeout, test } from "bun:test";
 import { alive } from "../helpers/census.ts";
 import { errReply, okReply, SupFixture } from "../helpers/sup.ts";
+
+// real processes on a slow shared machine: bun resets the default (5 s) for every file
+setDefaultTimeout(60_000);
 
 let f: SupFixture;
 afterEach(async () => {
@@ -31,7 +34,7 @@ stdout = "stubborn.log"
   expect(took).toBeGreaterThanOrEqual(1300); // it survived SIGTERM until the timeout
   expect(stopped).toMatchObject({ pid: null, last_exit_signal: "SIGKILL", last_exit_code: null, description: "stopped, stopped manually" });
   expect(alive(up.pid!)).toBe(false);
-  expect(f.census().filter((p) => p.pgid === up.pid)).toEqual([]);
+  await f.waitNoProcs((p) => p.pgid === up.pid);
 });
 
 test("the configured stop_signal is the one delivered: name, short name, number", async () => {
@@ -88,15 +91,15 @@ stop_timeout = 1
   expect(await f.request({ cmd: "restart", name: "sh" })).toEqual(okReply("sh restarting"));
   const sh2 = await f.waitEntry("sh", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== sh.pid);
   await f.waitEntry("sh", "to have its new grandchildren", () => group(sh2.pid!).length === 3);
-  expect(group(sh.pid!)).toEqual([]);
+  await f.waitNoProcs((p) => p.pgid === sh.pid!);
 
   expect(await f.request({ cmd: "stop", name: "sh" })).toEqual(okReply("sh stopping"));
   expect(await f.request({ cmd: "stop", name: "deaf" })).toEqual(okReply("deaf stopping"));
   await f.waitState("sh", "STOPPED");
   await f.waitState("deaf", "STOPPED");
-  expect(group(sh2.pid!)).toEqual([]);
-  expect(group(deaf.pid!)).toEqual([]);
-  expect(f.census().filter((p) => /sleep 100000\d/.test(p.cmd))).toEqual([]);
+  await f.waitNoProcs((p) => p.pgid === sh2.pid!);
+  await f.waitNoProcs((p) => p.pgid === deaf.pid!);
+  await f.waitNoProcs((p) => /sleep 100000\d/.test(p.cmd));
 });
 
 test("`sup ctl signal HUP NAME` reaches the main process only; group = true reaches the whole group", async () => {
@@ -156,4 +159,39 @@ startsecs = 0
   expect(await f.request({ cmd: "signal", name: "zz", signal: "SIGHUP" })).toEqual(errReply("unknown companion zz", "BAD_NAME"));
   const c = await f.ctl("signal", "HUP", "a");
   expect(c.code).toBe(1);
+});
+
+test("a restart (command or reread change) waits reload_timeout, not stop_timeout, before SIGKILL", async () => {
+  const conf = (v: string) => `
+[defaults]
+startsecs = 0
+stop_timeout = 60
+reload_timeout = 1
+[companions.cmd]
+command = "ignore-term"
+[companions.cfg]
+command = "ignore-term"
+env = { V = "${v}" }
+`;
+  f = new SupFixture(conf("1"));
+  await f.start();
+  const a = await f.waitState("cmd", "RUNNING");
+  const b = await f.waitState("cfg", "RUNNING");
+  const t0 = performance.now();
+  expect(await f.request({ cmd: "restart", name: "cmd" })).toEqual(okReply("cmd restarting"));
+  f.write(conf("2"));
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["cfg"], unchanged: ["cmd"] });
+  const a2 = await f.waitEntry("cmd", "to run again", (e) => e.state === "RUNNING" && e.pid !== a.pid, 20_000);
+  const b2 = await f.waitEntry("cfg", "to run again", (e) => e.state === "RUNNING" && e.pid !== b.pid, 20_000);
+  const took = performance.now() - t0;
+  expect(took).toBeGreaterThanOrEqual(800);
+  expect(took).toBeLessThan(20_000); // far below the 60 s stop_timeout
+  expect(a2).toMatchObject({ last_exit_signal: "SIGKILL", restart_count: 1 });
+  expect(b2).toMatchObject({ last_exit_signal: "SIGKILL", restart_count: 1 });
+  // end without the 60 s stop_timeout: stop, then kill
+  for (const n of ["cmd", "cfg"]) {
+    expect(await f.request({ cmd: "stop", name: n })).toEqual(okReply(`${n} stopping`));
+    expect((await f.request({ cmd: "signal", name: n, signal: "SIGKILL", group: true })).ok).toBe(true);
+    await f.waitState(n, "STOPPED");
+  }
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { setDefaultTimeout } from "bun:test";
-import { census, killAll } from "./census.ts";
+import { census, killAll, type Proc } from "./census.ts";
 import { waitFor } from "./wait.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
@@ -30,8 +30,9 @@ export interface Entry {
   [k: string]: unknown;
 }
 
-// e2e tests spawn real processes: give them room on a slow shared machine (bunfig's
-// [test] timeout is not applied by `bun test`, so set it here, where every e2e file looks)
+// e2e tests spawn real processes: give them room on a slow shared machine. bunfig's [test]
+// timeout is not applied, and bun resets the default for every file while this module loads
+// only once per run, so each e2e file calls setDefaultTimeout itself too.
 setDefaultTimeout(60_000);
 
 let counter = 0;
@@ -250,6 +251,14 @@ export class SupFixture {
 
   census() {
     return census(this.mark);
+  }
+
+  /**
+   * wait until no live process of this test matches `which` (default: any). A group's other
+   * members may still be dying when its leader has been reaped, so this waits (briefly).
+   */
+  waitNoProcs(which: (p: Proc) => boolean = () => true, what = "no process of this test left", timeoutMs = 5_000): Promise<Proc[]> {
+    return waitFor(what, () => this.census().filter(which), (l) => l.length === 0, timeoutMs);
   }
 
   /** stop sup (TERM, then KILL), kill anything left with our marker, remove the folder */
