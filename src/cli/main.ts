@@ -10,6 +10,7 @@ async function main(): Promise<number> {
     process.stdout.write(`sup ${VERSION}\n`);
     return 0;
   }
+  if (cmd === "run" && !process.env.SUP_ARBITER_EXEC) await quietRuntime();
   if (cmd === "__manager") {
     const { runManager } = await import("../manager/main.ts");
     const c = rest.indexOf("-c");
@@ -40,6 +41,23 @@ async function main(): Promise<number> {
     process.stderr.write(`sup: internal error: ${(e as Error)?.stack ?? e}\n`);
     return 70;
   }
+}
+
+/**
+ * Bun's GC controller wakes an idle process every second (and reads /proc/self/statm) unless
+ * BUN_GC_TIMER_DISABLE is set at start-up; JSC's own allocation-driven GC is unaffected. A
+ * supervisor idles for weeks, so `sup run` re-executes itself once (same pid, via execve) with
+ * it set; the manager inherits it; companions never see it (bun-host.ts strips what we added).
+ */
+async function quietRuntime(): Promise<void> {
+  const { execve } = await import("../os/libc.ts");
+  const { selfCommand } = await import("../os/self.ts");
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  env.SUP_ARBITER_EXEC = process.env.BUN_GC_TIMER_DISABLE === undefined ? "gc" : "1";
+  env.BUN_GC_TIMER_DISABLE ??= "1";
+  const argv = selfCommand(...raw);
+  execve(argv[0]!, argv, env); // returns only if it failed: then run as we are
 }
 
 const code = await main();

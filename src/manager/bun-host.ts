@@ -8,7 +8,7 @@ import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
 
 /** environment variables of sup's own that companions must not see */
-const INTERNAL_ENV = /^(SUP_MANAGER_|NODE_CHANNEL_|BUN_INTERNAL_)/;
+const INTERNAL_ENV = /^(SUP_MANAGER_|SUP_ARBITER_|NODE_CHANNEL_|BUN_INTERNAL_)/;
 
 export class BunHost implements Host {
   private handle: ReturnType<typeof setTimeout> | null = null;
@@ -19,6 +19,8 @@ export class BunHost implements Host {
   ) {
     this.baseEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERNAL_ENV.test(k)) this.baseEnv[k] = v;
+    // the arbiter turned Bun's idle GC timer off for sup itself (cli/main.ts), not for companions
+    if (process.env.SUP_ARBITER_EXEC === "gc") delete this.baseEnv.BUN_GC_TIMER_DISABLE;
   }
 
   now(): Clock {

@@ -67,3 +67,31 @@ export function reap(pid: number): number {
   const status = new Int32Array(1);
   return l.waitpid(pid, ptr(status), WNOHANG);
 }
+
+/**
+ * Replace this process image (same pid) with `argv`, under `env`. Returns only on failure
+ * (false); the caller then simply goes on as it is.
+ */
+export function execve(path: string, argv: string[], env: Record<string, string>): boolean {
+  let fn: (p: number, a: number, e: number) => number;
+  try {
+    fn = dlopen("libc.so.6", { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } }).symbols.execve as unknown as typeof fn;
+  } catch {
+    return false;
+  }
+  const keep: Buffer[] = [];
+  const cstr = (s: string) => {
+    const b = Buffer.from(s + "\0");
+    keep.push(b);
+    return b;
+  };
+  const array = (items: string[]) => {
+    const arr = new BigUint64Array(items.length + 1);
+    items.forEach((s, i) => (arr[i] = BigInt(ptr(cstr(s)))));
+    return arr;
+  };
+  const argvArr = array(argv);
+  const envArr = array(Object.entries(env).map(([k, v]) => `${k}=${v}`));
+  fn(ptr(cstr(path)), ptr(argvArr), ptr(envArr));
+  return false; // only reached when execve failed
+}
