@@ -413,6 +413,29 @@ stdout = "a.log"
     expect(a).toBe("SUP_T_DOTENV=\nSUP_MANAGER_PARENT=\nNODE_CHANNEL_FD=\nSUP_T_KEPT=yes\n");
   });
 
+  test("sup's own runtime setting (Bun's idle GC timer off) is not passed on; an operator's own value is", async () => {
+    f = new SupFixture(`
+[companions.a]
+command = "print-env BUN_GC_TIMER_DISABLE SUP_ARBITER_EXEC"
+startsecs = 0
+stdout = "a.log"
+`);
+    await f.start();
+    expect(await f.waitFile("a.log", "to list 2 variables", (t) => t.split("\n").filter(Boolean).length === 2)).toBe("BUN_GC_TIMER_DISABLE=\nSUP_ARBITER_EXEC=\n");
+    // sup itself runs with it (the arbiter re-executed itself, same pid)
+    const environ = (await Bun.file(`/proc/${f.proc!.pid}/environ`).text()).split("\0");
+    expect(environ).toContain("BUN_GC_TIMER_DISABLE=1");
+    await f.cleanup();
+    f = new SupFixture(`
+[companions.a]
+command = "print-env BUN_GC_TIMER_DISABLE"
+startsecs = 0
+stdout = "a.log"
+`);
+    await f.start({ env: { BUN_GC_TIMER_DISABLE: "operator" } });
+    expect(await f.waitFile("a.log", "to list 1 variable", (t) => t.includes("\n"))).toBe("BUN_GC_TIMER_DISABLE=operator\n");
+  });
+
   test("cwd and every relative path resolve against the config file's folder", async () => {
     const elsewhere = mkdtempSync(join(tmpdir(), "sup-test-cwd-"));
     try {
