@@ -7,7 +7,7 @@ import { gracefulBudgetMs } from "../config/validate.ts";
 import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
-import { reap, setChildSubreaper } from "../os/libc.ts";
+import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { childrenOf } from "../os/proc.ts";
 import { selfCommand } from "../os/self.ts";
@@ -19,6 +19,25 @@ const RESPAWN_RESET_MS = 60_000;
 
 export async function runArbiter(file: string): Promise<number> {
   setLogRole("sup");
+  // handlers first: a signal while the config loads must not kill sup by default action
+  let arbiter: Arbiter | null = null;
+  // a stop that arrived before the start-up re-exec (cli/main.ts) counts too
+  let pending = (process.env.SUP_ARBITER_PENDING as "graceful" | "fast" | undefined) ?? null;
+  delete process.env.SUP_ARBITER_PENDING;
+  const stop = (kind: "graceful" | "fast", why: string) => {
+    if (arbiter) arbiter.stop(kind, why);
+    else pending = kind === "fast" ? "fast" : (pending ?? "graceful");
+  };
+  process.on("SIGTERM", () => stop("graceful", "SIGTERM"));
+  process.on("SIGINT", () => stop("graceful", "SIGINT"));
+  process.on("SIGQUIT", () => stop("fast", "SIGQUIT"));
+  process.on("SIGHUP", () => arbiter?.relay("SIGHUP"));
+  process.on("SIGUSR1", () => arbiter?.relay("SIGUSR1"));
+  process.on("SIGUSR2", () => {});
+  process.on("SIGPIPE", () => {});
+  process.on("SIGCHLD", () => arbiter?.reapOrphans());
+  blockSignals(ARBITER_SIGNALS, false); // held across the start-up re-exec (cli/main.ts): deliver now
+
   const loaded = await loadConfig(file);
   if (!loaded.ok) {
     process.stderr.write(`sup: invalid config ${file}:\n${loaded.problems.map((p) => `  ${p}`).join("\n")}\n`);
@@ -30,7 +49,12 @@ export async function runArbiter(file: string): Promise<number> {
     process.stderr.write(`sup: ${e instanceof SocketPathError ? e.message : String(e)}\n`);
     return 1;
   }
-  return new Arbiter(file, gracefulBudgetMs(loaded.config)).run();
+  if (pending) {
+    log(`stopped (${pending}) before anything started`);
+    return 0;
+  }
+  arbiter = new Arbiter(file, gracefulBudgetMs(loaded.config));
+  return arbiter.run();
 }
 
 class Arbiter {
@@ -41,6 +65,12 @@ class Arbiter {
   private stopping: "graceful" | "fast" | null = null;
   private managerStopCode: number | null = null;
   private failures = 0;
+  /** a dead manager's groups are being stopped; a fast stop meanwhile makes it SIGKILL at once */
+  private cleaning: Promise<void> | null = null;
+  private killNow = false;
+  /** the manager has its signal handlers and socket; until then reload signals wait */
+  private ready = false;
+  private held = new Set<string>();
   private respawnTimer: ReturnType<typeof setTimeout> | null = null;
   private finish!: (code: number) => void;
   private done = false;
@@ -53,20 +83,13 @@ class Arbiter {
   run(): Promise<number> {
     setChildSubreaper();
     const result = new Promise<number>((r) => (this.finish = r));
-    process.on("SIGTERM", () => this.stop("graceful", "SIGTERM"));
-    process.on("SIGINT", () => this.stop("graceful", "SIGINT"));
-    process.on("SIGQUIT", () => this.stop("fast", "SIGQUIT"));
-    process.on("SIGHUP", () => this.forward("SIGHUP"));
-    process.on("SIGUSR1", () => this.forward("SIGUSR1"));
-    process.on("SIGUSR2", () => {});
-    process.on("SIGPIPE", () => {});
-    process.on("SIGCHLD", () => this.reapOrphans());
     this.spawnManager();
     return result;
   }
 
   private spawnManager(): void {
     this.respawnTimer = null;
+    this.ready = false;
     this.groups.clear();
     this.managerStopCode = null;
     const started = performance.now();
@@ -99,6 +122,9 @@ class Arbiter {
         this.budgetMs = msg.ms;
         return;
       case "ready":
+        this.ready = true;
+        for (const sig of this.held) this.forward(sig);
+        this.held.clear();
         return;
     }
   }
@@ -110,7 +136,9 @@ class Arbiter {
     const intended = this.stopping !== null || this.managerStopCode !== null;
     if (!intended) log(`manager ${pid} died unexpectedly (${signal ? `killed by ${signal}` : `exit ${code}`})`);
     // no companion of that manager may survive into the next generation
-    await this.killLeftovers(pid, intended ? 0 : undefined);
+    this.cleaning = this.killLeftovers(pid, intended ? 0 : undefined);
+    await this.cleaning;
+    this.cleaning = null;
     if (this.stopping) return this.exit(this.managerStopCode && this.managerStopCode > 0 ? this.managerStopCode : 0);
     if (this.managerStopCode !== null) return this.exit(code ?? this.managerStopCode);
     if (code === EXIT_BAD_CONFIG || code === EXIT_SOCKET) return this.exit(code === EXIT_SOCKET ? 1 : 2);
@@ -150,7 +178,7 @@ class Arbiter {
       this.reapOrphans();
       left = left.filter(alive);
       const elapsed = performance.now() - start;
-      for (const g of left) if (elapsed >= (graceMs ?? groups.get(g)!.stopMs)) signalGroup(g, "SIGKILL");
+      for (const g of left) if (this.killNow || elapsed >= (graceMs ?? groups.get(g)!.stopMs)) signalGroup(g, "SIGKILL");
       if (!left.length || elapsed > 60_000) break;
       await Bun.sleep(20);
     }
@@ -159,13 +187,19 @@ class Arbiter {
   }
 
   /** reap exited orphans re-parented to us, by pid (never waitpid(-1): that steals Bun's exits) */
-  private reapOrphans(): void {
+  reapOrphans(): void {
     for (const p of childrenOf(process.pid)) {
       if (p.state === "Z" && p.pid !== this.managerPid) reap(p.pid);
     }
   }
 
-  private forward(signal: string): void {
+  /** pass a reload/reopen signal on once the manager can take it */
+  relay(signal: string): void {
+    if (this.ready) this.forward(signal);
+    else this.held.add(signal);
+  }
+
+  forward(signal: string): void {
     if (this.manager && this.managerPid) {
       try {
         process.kill(this.managerPid, signal);
@@ -173,7 +207,7 @@ class Arbiter {
     }
   }
 
-  private stop(kind: "graceful" | "fast", why: string): void {
+  stop(kind: "graceful" | "fast", why: string): void {
     if (this.stopping === "fast" || (this.stopping === kind && kind === "graceful")) {
       log(`${why}: already stopping`);
       return;
@@ -184,6 +218,11 @@ class Arbiter {
     if (this.respawnTimer) {
       clearTimeout(this.respawnTimer);
       this.respawnTimer = null;
+    }
+    if (this.cleaning) {
+      // the dead manager's companions are still being stopped: finish that first (onManagerExit exits)
+      if (kind === "fast") this.killNow = true;
+      return;
     }
     if (!this.manager) return this.exit(0);
     this.forward(kind === "fast" ? "SIGQUIT" : "SIGTERM");

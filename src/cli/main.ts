@@ -4,6 +4,14 @@ import { VERSION } from "../version.ts";
 
 const raw = process.argv.slice(2);
 
+// `sup run` before its re-exec: remember a stop that arrives now and hand it to the new image
+let stopBeforeExec: "graceful" | "fast" | null = null;
+if (raw[0] === "run" && !process.env.SUP_ARBITER_EXEC) {
+  for (const sig of ["SIGTERM", "SIGINT", "SIGQUIT"] as const) {
+    process.on(sig, () => (stopBeforeExec = sig === "SIGQUIT" ? "fast" : (stopBeforeExec ?? "graceful")));
+  }
+}
+
 async function main(): Promise<number> {
   const [cmd, ...rest] = raw;
   if (cmd === "--version" || cmd === "-V" || cmd === "version") {
@@ -50,14 +58,19 @@ async function main(): Promise<number> {
  * it set; the manager inherits it; companions never see it (bun-host.ts strips what we added).
  */
 async function quietRuntime(): Promise<void> {
-  const { execve } = await import("../os/libc.ts");
+  const { execve, blockSignals, ARBITER_SIGNALS } = await import("../os/libc.ts");
   const { selfCommand } = await import("../os/self.ts");
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.SUP_ARBITER_EXEC = process.env.BUN_GC_TIMER_DISABLE === undefined ? "gc" : "1";
   env.BUN_GC_TIMER_DISABLE ??= "1";
   const argv = selfCommand(...raw);
+  // operator signals that arrive across the exec stay pending (the mask survives execve) until
+  // the new image has its handlers (arbiter.ts unblocks them), instead of killing sup by default
+  blockSignals(ARBITER_SIGNALS, true);
+  if (stopBeforeExec) env.SUP_ARBITER_PENDING = stopBeforeExec;
   execve(argv[0]!, argv, env); // returns only if it failed: then run as we are
+  blockSignals(ARBITER_SIGNALS, false);
 }
 
 const code = await main();

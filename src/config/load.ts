@@ -16,6 +16,9 @@ export async function loadConfig(file: string): Promise<ConfigResult> {
     const why = err.code === "ENOENT" ? "no such file" : err.code === "EISDIR" ? "is a folder" : err.code === "EACCES" ? "permission denied" : err.message;
     return { ok: false, problems: [`${file}: cannot read config: ${why}`] };
   }
+  // an empty file is far more often a truncated or half-written one than a wish to stop
+  // everything: refuse it (a reload then changes nothing)
+  if (!/^[ \t]*[^#\s]/m.test(text)) return { ok: false, problems: [`${file}: the file is empty (no [companions.NAME] table); nothing changed`] };
   let raw: unknown;
   try {
     raw = Bun.TOML.parse(text);

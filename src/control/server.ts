@@ -7,10 +7,14 @@ import { LineBuffer, MAX_LINE } from "./framing.ts";
 import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
 
 export const MAX_CONNECTIONS = 1024;
-/** stop reading from a client whose unread replies pass this */
-const MAX_PENDING_OUT = 8 * 1024 * 1024;
+/** stop reading from a client whose unread replies pass this (plus the one reply in hand) */
+const MAX_PENDING_OUT = 1024 * 1024;
 /** a connection that completes no request for this long is closed */
 const IDLE_SECONDS = 60;
+/** after a final reply (refusal, oversized line), how long the client gets to read it */
+const LINGER_SECONDS = 5;
+/** after a burst of traffic ends, collect its garbage once (Bun's idle GC timer is off) */
+const GC_AFTER_BYTES = 1024 * 1024;
 
 interface Conn {
   lines: LineBuffer;
@@ -21,6 +25,8 @@ interface Conn {
   ended: boolean;
   closed: boolean;
   paused: boolean;
+  /** a final reply is out: write side shut once flushed, input discarded until the client goes */
+  finishing: boolean;
 }
 
 export class SocketPathError extends Error {}
@@ -60,6 +66,8 @@ async function isLive(path: string): Promise<boolean> {
 export class ControlServer {
   private listener: UnixSocketListener<Conn> | null = null;
   private count = 0;
+  private bytesSinceGc = 0;
+  private gcTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly api: ControlApi,
@@ -82,6 +90,7 @@ export class ControlServer {
           data: (s, chunk) => this.data(s, chunk),
           drain: (s) => this.flush(s),
           end: (s) => {
+            if (s.data.finishing) return void s.end();
             s.data.ended = true;
             this.pump(s);
           },
@@ -107,16 +116,31 @@ export class ControlServer {
   }
 
   private open(s: Socket<Conn>): void {
-    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, busy: false, ended: false, closed: false, paused: false };
+    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, busy: false, ended: false, closed: false, paused: false, finishing: false };
     this.count++;
     if (this.count > MAX_CONNECTIONS) {
       this.write(s, errorReply(`too many connections (${MAX_CONNECTIONS}); retry later`, "INTERNAL"));
-      s.data.ended = true;
-      s.data.lines.overflow = true;
-      this.pump(s);
+      this.finish(s);
       return;
     }
     s.timeout(IDLE_SECONDS);
+  }
+
+  /**
+   * The last reply is queued: shut the write side once it is flushed and keep discarding input
+   * until the client closes (closing with unread input would reset the connection and lose the
+   * reply), at most LINGER_SECONDS.
+   */
+  private finish(s: Socket<Conn>): void {
+    const c = s.data;
+    c.finishing = true;
+    c.queue = [];
+    if (c.paused) {
+      (s as unknown as { resume(): void }).resume();
+      c.paused = false;
+    }
+    s.timeout(LINGER_SECONDS);
+    if (c.outBytes === 0) s.shutdown();
   }
 
   private close(s: Socket<Conn>): void {
@@ -125,11 +149,20 @@ export class ControlServer {
     s.data.queue = [];
     s.data.out = [];
     this.count--;
+    if (this.count === 0 && this.bytesSinceGc >= GC_AFTER_BYTES && !this.gcTimer) {
+      this.gcTimer = setTimeout(() => {
+        this.gcTimer = null;
+        if (this.count > 0) return;
+        this.bytesSinceGc = 0;
+        Bun.gc(true);
+      }, 1000);
+    }
   }
 
   private data(s: Socket<Conn>, chunk: Buffer): void {
     const c = s.data;
-    if (c.closed || c.lines.overflow) return;
+    this.bytesSinceGc += chunk.length;
+    if (c.closed || c.finishing || c.lines.overflow) return;
     for (const line of c.lines.push(chunk)) if (line.trim()) c.queue.push(line);
     if (c.lines.overflow) {
       c.queue.push("\u0000overflow");
@@ -140,14 +173,13 @@ export class ControlServer {
   /** answer queued lines one at a time, in order, while the client keeps up */
   private pump(s: Socket<Conn>): void {
     const c = s.data;
-    if (c.busy || c.closed) return;
+    if (c.busy || c.closed || c.finishing) return;
     while (c.queue.length && c.outBytes < MAX_PENDING_OUT) {
       const line = c.queue.shift()!;
       if (line === "\u0000overflow") {
         this.write(s, errorReply(`request line longer than ${MAX_LINE} bytes; closing`, "BAD_REQUEST"));
-        c.queue = [];
-        c.ended = true;
-        break;
+        this.finish(s);
+        return;
       }
       s.timeout(IDLE_SECONDS);
       const reply = handleLine(line, this.api);
@@ -196,6 +228,7 @@ export class ControlServer {
     const c = s.data;
     if (c.closed) return;
     const buf = Buffer.from(JSON.stringify(reply) + "\n");
+    this.bytesSinceGc += buf.length;
     if (c.outBytes === 0) {
       const n = s.write(buf);
       if (n === buf.length) return;
@@ -220,6 +253,10 @@ export class ControlServer {
       }
       c.out.shift();
       c.outBytes -= buf.length;
+    }
+    if (c.finishing) {
+      if (c.outBytes === 0) s.shutdown();
+      return;
     }
     this.pump(s);
   }

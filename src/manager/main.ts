@@ -21,6 +21,20 @@ function tell(msg: ToArbiter): void {
 
 export async function runManager(configFlag: string | undefined): Promise<void> {
   setLogRole(`sup[manager ${process.pid}]`);
+  // handlers first: a signal during start-up must not kill the manager by default action.
+  // Until the supervisor exists, a stop is remembered and a reload is moot (the file is being read now).
+  let early: "graceful" | "fast" | null = null;
+  let onStop: (fast: boolean) => void = (fast) => {
+    early = fast ? "fast" : (early ?? "graceful");
+  };
+  let onHup: () => void = () => {};
+  process.on("SIGTERM", () => onStop(false));
+  process.on("SIGINT", () => onStop(false));
+  process.on("SIGQUIT", () => onStop(true));
+  process.on("SIGHUP", () => onHup());
+  process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
+  process.on("SIGUSR2", () => {});
+  process.on("SIGPIPE", () => {});
   clearSignalMask();
   const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
   setParentDeathSignal(15);
@@ -117,16 +131,11 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     process.exit(EXIT_SOCKET);
   }
 
-  process.on("SIGTERM", () => sup.stopAll(false));
-  process.on("SIGINT", () => sup.stopAll(false));
-  process.on("SIGQUIT", () => sup.stopAll(true));
-  process.on("SIGHUP", () => {
+  onStop = (fast) => sup.stopAll(fast);
+  onHup = () => {
     log("SIGHUP: rereading config");
     void reread();
-  });
-  process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
-  process.on("SIGUSR2", () => {});
-  process.on("SIGPIPE", () => {});
+  };
   process.on("disconnect", () => {
     // the IPC channel closed: the arbiter is gone (PDEATHSIG normally said so first)
     if (!sup.stopping) {
@@ -137,6 +146,10 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
 
   tell({ t: "budget", ms: gracefulBudgetMs(config) });
   tell({ t: "ready", socket: config.socket });
+  if (early) {
+    log(`stop requested during start-up; starting nothing`);
+    return sup.stopAll(early === "fast");
+  }
   log(`serving ${config.socket}; starting ${config.companions.length} companion(s)`);
   sup.startAll();
 }

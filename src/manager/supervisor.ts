@@ -126,7 +126,7 @@ export class Supervisor {
       return;
     }
     returned = true;
-    if (!exitedInside) this.host.groups?.([{ pgid: pid, signal: spec.stopSignal, stopMs: Math.max(spec.stopTimeoutMs, spec.reloadTimeoutMs) }], []);
+    if (!exitedInside) this.host.groups?.([{ pgid: pid, signal: spec.stopSignal, stopMs: spec.stopTimeoutMs }], []);
     // processed next, before an exit that fired inside spawn
     this.queue.unshift({ name, event: { type: "spawned", pid } });
   }

@@ -3,6 +3,9 @@
 // `available = false`) where libc cannot be opened, so sup still runs, with weaker guarantees.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
+/** the signals `sup run` handles: TERM INT QUIT HUP USR1 */
+export const ARBITER_SIGNALS = [15, 2, 3, 1, 10];
+
 const PR_SET_PDEATHSIG = 1;
 const PR_SET_CHILD_SUBREAPER = 36;
 const SIG_SETMASK = 2;
@@ -58,6 +61,15 @@ export function clearSignalMask(): boolean {
   if (!l) return false;
   const empty = new Uint8Array(128); // sigset_t, all zero
   return l.sigprocmask(SIG_SETMASK, ptr(empty), null) === 0;
+}
+
+/** block (or unblock) signals for the calling thread; a blocked signal stays pending, and the mask survives execve */
+export function blockSignals(signals: number[], block: boolean): boolean {
+  const l = libc();
+  if (!l) return false;
+  const set = new Uint8Array(128);
+  for (const n of signals) set[(n - 1) >> 3]! |= 1 << ((n - 1) & 7);
+  return l.sigprocmask(block ? 0 : 1, ptr(set), null) === 0; // SIG_BLOCK = 0, SIG_UNBLOCK = 1
 }
 
 /** reap one exited child by pid without blocking; returns the pid reaped, 0 if still alive, -1 on error */
