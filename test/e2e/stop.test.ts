@@ -169,14 +169,19 @@ stop_timeout = 60
 reload_timeout = 1
 [companions.cmd]
 command = "ignore-term"
+stdout = "cmd.log"
 [companions.cfg]
 command = "ignore-term"
+stdout = "cfg.log"
 env = { V = "${v}" }
 `;
   f = new SupFixture(conf("1"));
   await f.start();
   const a = await f.waitState("cmd", "RUNNING");
   const b = await f.waitState("cfg", "RUNNING");
+  // the fixture ignores TERM only once its trap is set: wait for it to say so
+  await f.waitFile("cmd.log", "to say ready", (t) => t.includes("ready"));
+  await f.waitFile("cfg.log", "to say ready", (t) => t.includes("ready"));
   const t0 = performance.now();
   expect(await f.request({ cmd: "restart", name: "cmd" })).toEqual(okReply("cmd restarting"));
   f.write(conf("2"));
