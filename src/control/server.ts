@@ -80,7 +80,7 @@ export class ControlServer {
 
   async listen(path: string): Promise<void> {
     await claimSocketPath(path, true);
-    const old = process.umask(0o077); // the socket is born 0700: no window where others can connect
+    const old = process.umask(0o177); // the socket is born 0600: no window where others can connect
     try {
       this.listener = Bun.listen<Conn>({
         unix: path,

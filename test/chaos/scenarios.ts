@@ -128,8 +128,19 @@ env = { CHAOS_ROLE = "plain" }
 
 [companions.slow]
 command = "slow-stop 0.5"
+stdout = "slow.log"
 env = { CHAOS_ROLE = "slow" }
 `;
+
+/**
+ * wait until the slow companion of TRIO (pid from status) has set its TERM trap ("slow-stop PID
+ * ready" in slow.log): a stop that comes earlier kills it at once instead of letting it drain
+ */
+async function slowReady(f: SupFixture, S: string, entries: Entry[], when: string): Promise<void> {
+  const pid = entries.find((e) => e.name === "slow")?.pid;
+  if (!pid) violation(S, `a pid for slow ${when}`, show(entries));
+  await f.waitReady("slow", { pid }).catch((e) => violation(S, `slow ${pid} to set its TERM trap ${when}`, (e as Error).message));
+}
 
 /**
  * Check that each companion runs exactly once: one leader, its pid the status pid, every
@@ -237,6 +248,8 @@ export async function managerKills(opts: ManagerKillOptions): Promise<ManagerKil
     let total = 0;
 
     for (let round = 1; round <= opts.rounds; round++) {
+      // the arbiter stops the dead manager's companions: let slow's trap be set so it drains
+      await slowReady(f, S, entries, `before round ${round}`);
       const before = new Map(entries.map((e) => [e.name, e.pid]));
       seal();
       const t0 = performance.now();
@@ -334,7 +347,7 @@ export async function arbiterKills(opts: { rounds: number; limitMs?: number }): 
     const settled = round % 2 === 1;
     await withFixture(S, TRIO.replace("startsecs = 0.2", settled ? "startsecs = 0.2" : "startsecs = 30"), async (f) => {
       await f.start();
-      if (settled) await waitFor("every companion RUNNING", () => tryStatus(f), (e) => allRunning(e, names), 15_000);
+      if (settled) await slowReady(f, S, await waitRunning(f, names, 15_000), `(round ${round})`);
       else await waitFor("every companion spawned", () => censusByTag(f.mark), (m) => names.every((n) => m.has(n)), 15_000);
       const t0 = performance.now();
       f.signal("SIGKILL");
@@ -461,7 +474,7 @@ export async function signalStorms(opts: SignalStormOptions = {}): Promise<Signa
     const running = i % 2 === 0;
     await withFixture(S, TRIO, async (f) => {
       await f.start();
-      if (running) await waitFor("every companion RUNNING", () => tryStatus(f), (e) => allRunning(e, names), 15_000);
+      if (running) await slowReady(f, S, await waitRunning(f, names, 15_000), "before SIGTERM twice");
       const t0 = performance.now();
       f.signal("SIGTERM");
       f.signal("SIGTERM");
@@ -584,6 +597,7 @@ stdout = "null"
 [companions.stubborn]
 command = "ignore-term"
 stop_timeout = 2
+stdout = "stubborn.log"
 env = { CHAOS_ROLE = "stubborn" }
 
 [companions.plain]
@@ -596,6 +610,8 @@ env = { CHAOS_ROLE = "plain" }
       await f.start({ env: { SUP_RESPAWN_MIN_MS: "50", SUP_RESPAWN_MAX_MS: "200" } });
       const arbiter = f.proc!.pid;
       await waitRunning(f, ["stubborn", "plain"], 15_000);
+      // it ignores SIGTERM only once its trap is set
+      await f.waitReady("stubborn").catch((e) => violation(S, "stubborn to set its TERM trap", (e as Error).message));
       const manager = managersOf(arbiter)[0]!.pid;
       process.kill(manager, "SIGKILL");
       // the arbiter has seen the death and is stopping the leftovers (stubborn ignores SIGTERM)

@@ -53,11 +53,13 @@ test("an arbiter killed by SIGKILL: the manager stops every companion and exits"
 command = "forever"
 [companions.s]
 command = "slow-stop 0.5"
+stdout = "s.log"
 [companions.t]
 command = "tree"
 `);
   await f.start();
   for (const n of ["a", "s", "t"]) await f.waitState(n, "RUNNING");
+  await f.waitReady("s"); // its TERM trap is set: the manager's stop finds it draining, not dying
   expect(f.census().length).toBeGreaterThanOrEqual(5);
   f.signal("SIGKILL");
   await f.waitExit();
@@ -73,12 +75,14 @@ startsecs = 0
 stop_timeout = 60
 [companions.deaf]
 command = "ignore-term"
+stdout = "deaf.log"
 [companions.a]
 command = "forever"
 `);
   await f.start();
   const deaf = await f.waitState("deaf", "RUNNING");
   await f.waitState("a", "RUNNING");
+  await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   const t0 = performance.now();
   f.signal("SIGTERM");
   expect(await f.waitExit()).toBe(0);
@@ -159,9 +163,11 @@ test("after a manager crash a TERM-ignoring companion is killed before the new m
 command = "ignore-term"
 stop_timeout = 1.5
 reload_timeout = 1.5
+stdout = "deaf.log"
 `);
   await f.start();
   const old = await f.waitState("deaf", "RUNNING");
+  await f.waitReady("deaf", { pid: old.pid! }); // it ignores TERM only once its trap is set
   const manager = f.managerPid()!;
   process.kill(manager, "SIGKILL");
   // group leaders only: a shell's forked child carries its command line until it execs

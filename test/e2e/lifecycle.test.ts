@@ -145,9 +145,11 @@ startsecs = 0
 stop_timeout = 60
 [companions.a]
 command = "ignore-term"
+stdout = "a.log"
 `);
     await f.start();
     const up = await f.waitState("a", "RUNNING");
+    await f.waitReady("a"); // it ignores TERM only once its trap is set
     expect(await cmd("stop", "a")).toEqual(okReply("a stopping"));
     const s = await f.entry("a");
     expect(s).toMatchObject({ state: "STOPPING", pid: up.pid, description: "stopping" });

@@ -28,6 +28,7 @@ ${HEAD}
 command = "forever"
 [companions.b]
 command = "slow-stop 0.5"
+stdout = "b.log"
 [companions.c]
 command = "exit-when go 3"
 restart = "never"
@@ -36,6 +37,7 @@ restart = "never"
   const a = await f.waitState("a", "RUNNING");
   const b = await f.waitState("b", "RUNNING");
   await f.waitState("c", "RUNNING");
+  await f.waitReady("b"); // its TERM trap is set before the fail-fast stop can reach it
   writeFileSync(f.path("go"), "");
   expect(await f.waitExit()).toBe(3);
   expect(alive(a.pid!)).toBe(false);

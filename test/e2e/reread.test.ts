@@ -217,9 +217,11 @@ command = "forever"
 [companions.deaf]
 command = "ignore-term"
 stop_timeout = 1
+stdout = "deaf.log"
 `);
   await f.start();
   const before = await allRunning(["a", "deaf"]);
+  await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   f.write(`${HEAD}
 [companions.a]
 command = "forever"
@@ -241,15 +243,18 @@ test("a name removed and re-added while its old process drains never runs twice"
 [companions.deaf]
 command = "ignore-term"
 stop_timeout = 1.5
+stdout = "deaf.log"
 `);
   await f.start();
   const { deaf: old } = await allRunning(["deaf"]);
+  await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   f.write(`${HEAD}\n[companions.other]\ncommand = "forever"\n`);
   expect((await f.request({ cmd: "reread" })).removed).toEqual(["deaf"]);
   f.write(`${HEAD}
 [companions.deaf]
 command = "ignore-term"
 stop_timeout = 1.5
+stdout = "deaf.log"
 `);
   const r = await f.request({ cmd: "reread" });
   expect(r).toMatchObject({ ok: true, added: ["deaf"], removed: ["other"] });

@@ -141,11 +141,13 @@ test("SIGTERM exits 0 also when a companion had to be SIGKILLed", async () => {
 [companions.deaf]
 command = "ignore-term"
 stop_timeout = 1
+stdout = "deaf.log"
 [companions.a]
 command = "forever"
 `);
   await f.start();
   const pids = await allRunning(["deaf", "a"]);
+  await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   const t0 = performance.now();
   f.signal("SIGTERM");
   expect(await f.waitExit()).toBe(0);
@@ -161,13 +163,18 @@ startsecs = 0
 stop_timeout = 60
 [companions.deaf]
 command = "ignore-term"
+stdout = "deaf.log"
 [companions.slow]
 command = "slow-stop 60"
+stdout = "slow.log"
 [companions.tree]
 command = "tree"
 `);
   await f.start();
   const pids = await allRunning(["deaf", "slow", "tree"]);
+  // their traps are set: a plain SIGTERM would not end them before the 60 s stop_timeout
+  await f.waitReady("deaf");
+  await f.waitReady("slow");
   await f.waitEntry("tree", "to have its grandchildren", () => f.census().filter((p) => p.pgid === pids.tree).length === 3);
   const t0 = performance.now();
   f.signal("SIGQUIT");
@@ -185,11 +192,13 @@ startsecs = 0
 stop_timeout = 60
 [companions.deaf]
 command = "ignore-term"
+stdout = "deaf.log"
 [companions.a]
 command = "forever"
 `);
   await f.start();
   const pids = await allRunning(["deaf", "a"]);
+  await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   const t0 = performance.now();
   f.signal("SIGTERM");
   await f.waitEntry("deaf", "to be stopping", (e) => e.state === "STOPPING");

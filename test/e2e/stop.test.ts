@@ -193,7 +193,10 @@ env = { V = "${v}" }
   expect(took).toBeLessThan(20_000); // far below the 60 s stop_timeout
   expect(a2).toMatchObject({ last_exit_signal: "SIGKILL", restart_count: 1 });
   expect(b2).toMatchObject({ last_exit_signal: "SIGKILL", restart_count: 1 });
-  // end without the 60 s stop_timeout: stop, then kill
+  // end without the 60 s stop_timeout: stop, then kill. The new processes must have set their
+  // trap first, or the stop's SIGTERM ends them and the SIGKILL finds nothing to signal
+  await f.waitReady("cmd", { pid: a2.pid! });
+  await f.waitReady("cfg", { pid: b2.pid! });
   for (const n of ["cmd", "cfg"]) {
     expect(await f.request({ cmd: "stop", name: n })).toEqual(okReply(`${n} stopping`));
     expect((await f.request({ cmd: "signal", name: n, signal: "SIGKILL", group: true })).ok).toBe(true);

@@ -101,6 +101,25 @@ export class SupFixture {
     return waitFor(`${rel} ${what}`, () => this.read(rel), ok, timeoutMs);
   }
 
+  /**
+   * wait until a fixture that installs a signal trap (ignore-term, slow-stop, record-signals) is
+   * ready: each says "ready" right after its trap, and a signal that comes before kills it
+   * instead. `sup` reports it RUNNING at once with startsecs = 0, so wait for this before the
+   * first stop / restart / signal can reach it. Reads `file` (default "NAME.log": the
+   * companion's stdout, which sup appends to), and waits for at least `count` (default 1) lines
+   * with "ready", one per process started; or, with `pid`, for the line of that process
+   * ("ignore-term PID ready", "slow-stop PID ready"). Returns the file's text.
+   */
+  waitReady(name: string, opts: { count?: number; pid?: number; file?: string; timeoutMs?: number } = {}): Promise<string> {
+    const { count = 1, pid, file = `${name}.log`, timeoutMs = 15_000 } = opts;
+    const readyLines = (t: string) => t.split("\n").filter((l) => /\bready\b/.test(l));
+    if (pid !== undefined) {
+      const mine = new RegExp(`\\b${pid} ready\\b`);
+      return this.waitFile(file, `to say "${pid} ready" (${name}'s trap is set)`, (t) => readyLines(t).some((l) => mine.test(l)), timeoutMs);
+    }
+    return this.waitFile(file, `to have ${count} "ready" line(s) (${name}'s trap is set)`, (t) => readyLines(t).length >= count, timeoutMs);
+  }
+
   /** wait until sup's own output (arbiter + manager, stdout + stderr) matches */
   waitOutput(re: RegExp, timeoutMs = 15_000): Promise<string> {
     return waitFor(`sup output to match ${re}`, () => this.output, (o) => re.test(o), timeoutMs);
