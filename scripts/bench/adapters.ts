@@ -7,7 +7,8 @@ import type { Subprocess } from "bun";
 import { census, childrenOf, cmdline, killMarked, MARK_VAR, readStat } from "./procfs.ts";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-export const SUP = join(ROOT, "dist/sup");
+/** the sup executable under test; bench.ts points it at a snapshot so a rebuild mid-run changes nothing */
+export const supBinary = { path: join(ROOT, "dist/sup") };
 
 export interface CompanionDef {
   name: string;
@@ -59,8 +60,12 @@ export interface Instance {
   rawStatusMs(): Promise<number>;
   /** wall ms of the CLI status command, process spawn included */
   ctlStatusMs(): Promise<number>;
+  /** wall ms of the CLI doing nothing that touches the server (sup --version, supervisorctl -h): its start-up floor */
+  cliFloorMs(): Promise<number>;
   /** wall ms of the CLI "stop all" */
   ctlStopAllMs(): Promise<number>;
+  /** ms after launch of milestones read from the supervisor's own log (diagnostics only) */
+  milestones(): Record<string, number>;
   /** the supervisor's own processes (for RSS/PSS/CPU) */
   ownPids(): number[];
   /** the process whose children the companions are */
@@ -171,8 +176,23 @@ abstract class BaseInstance implements Instance {
   abstract rawStatusMs(): Promise<number>;
   abstract ctlStatusMs(): Promise<number>;
   abstract ctlStopAllMs(): Promise<number>;
+  abstract cliFloorMs(): Promise<number>;
   abstract ownPids(): number[];
   abstract childParent(): number;
+  abstract milestones(): Record<string, number>;
+
+  /** launch time as epoch ms */
+  protected get launchEpoch(): number {
+    return performance.timeOrigin + this.launchedAt;
+  }
+
+  protected readLog(file: string): string[] {
+    try {
+      return readFileSync(join(this.dir, file), "utf8").split("\n");
+    } catch {
+      return [];
+    }
+  }
 
   signal(sig: NodeJS.Signals): void {
     if (this.code === null) this.proc?.kill(sig);
@@ -316,7 +336,7 @@ class SupInstance extends BaseInstance {
     this.config = join(o.dir, "sup.toml");
     this.socket = join(o.dir, "sup.sock");
     writeFileSync(this.config, supConfig(o));
-    this.launch([SUP, "run", "-c", this.config]);
+    this.launch([supBinary.path, "run", "-c", this.config]);
   }
 
   async states(timeoutMs = 10_000): Promise<Entry[]> {
@@ -334,15 +354,37 @@ class SupInstance extends BaseInstance {
   }
 
   async ctlStatusMs(): Promise<number> {
-    const r = await runCmd([SUP, "ctl", "-c", this.config, "status"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
+    const r = await runCmd([supBinary.path, "ctl", "-c", this.config, "status"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
     if (r.code !== 0) throw new Error(`sup ctl status exited ${r.code}: ${r.stderr.trim()}`);
     return r.ms;
   }
 
+  async cliFloorMs(): Promise<number> {
+    const r = await runCmd([supBinary.path, "--version"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
+    if (r.code !== 0) throw new Error(`sup --version exited ${r.code}: ${r.stderr.trim()}`);
+    return r.ms;
+  }
+
   async ctlStopAllMs(): Promise<number> {
-    const r = await runCmd([SUP, "ctl", "-c", this.config, "stop", "all"], { cwd: this.dir, env: clientEnv(), timeoutMs: 30_000 });
+    const r = await runCmd([supBinary.path, "ctl", "-c", this.config, "stop", "all"], { cwd: this.dir, env: clientEnv(), timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`sup ctl stop all exited ${r.code}: ${r.stderr.trim()}`);
     return r.ms;
+  }
+
+  /** from sup's log lines ("2026-01-01 12:00:00.123 sup[manager 42]: ...", UTC) */
+  milestones(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const at = (line: string) => Date.parse(line.slice(0, 23).replace(" ", "T") + "Z") - this.launchEpoch;
+    for (const line of this.readLog("supervisor.err")) {
+      if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} /.test(line)) continue;
+      if (line.includes(": serving ") && out.managerServing === undefined) out.managerServing = at(line);
+      if (line.includes("-> STARTING")) {
+        out.firstSpawn ??= at(line);
+        out.lastSpawn = at(line);
+      }
+      if (line.includes("-> RUNNING")) out.lastRunning = at(line);
+    }
+    return out;
   }
 
   private manager(): number {
@@ -367,8 +409,8 @@ class SupInstance extends BaseInstance {
 export const supPeer: Peer = {
   id: "sup",
   detect() {
-    if (!existsSync(SUP)) return { ok: false, why: `${SUP} missing` };
-    const r = Bun.spawnSync([SUP, "--version"]);
+    if (!existsSync(supBinary.path)) return { ok: false, why: `${supBinary.path} missing` };
+    const r = Bun.spawnSync([supBinary.path, "--version"]);
     return { ok: true, version: r.stdout.toString().trim() };
   },
   async start(o) {
@@ -500,6 +542,12 @@ class SupervisordInstance extends BaseInstance {
     return r.ms;
   }
 
+  async cliFloorMs(): Promise<number> {
+    const r = await runCmd(["supervisorctl", "-h"], { cwd: this.dir, env: clientEnv(), timeoutMs: 30_000 });
+    if (r.code !== 0) throw new Error(`supervisorctl -h exited ${r.code}: ${r.stderr.trim()}`);
+    return r.ms;
+  }
+
   async ctlStopAllMs(): Promise<number> {
     const r = await runCmd(["supervisorctl", "-c", this.config, "stop", "all"], { cwd: this.dir, env: clientEnv(), timeoutMs: 120_000 });
     if (r.code !== 0) throw new Error(`supervisorctl stop all exited ${r.code}: ${r.stderr.trim() || r.stdout.trim()}`);
@@ -508,6 +556,22 @@ class SupervisordInstance extends BaseInstance {
 
   ownPids(): number[] {
     return [this.pid];
+  }
+
+  /** from supervisord.log ("2026-01-01 12:00:00,123 INFO spawned: ...", local time) */
+  milestones(): Record<string, number> {
+    const out: Record<string, number> = {};
+    const at = (line: string) => new Date(line.slice(0, 23).replace(" ", "T").replace(",", ".")).getTime() - this.launchEpoch;
+    for (const line of this.readLog("supervisord.log")) {
+      if (!/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} /.test(line)) continue;
+      if (line.includes("RPC interface 'supervisor' initialized") && out.serverReady === undefined) out.serverReady = at(line);
+      if (line.includes(" spawned: ")) {
+        out.firstSpawn ??= at(line);
+        out.lastSpawn = at(line);
+      }
+      if (line.includes("entered RUNNING state")) out.lastRunning = at(line);
+    }
+    return out;
   }
 
   childParent(): number {

@@ -55,6 +55,9 @@ export function cpuSeconds(list: number[]): number {
 export interface Mem {
   rssKb: number;
   pssKb: number;
+  pssAnonKb: number;
+  pssFileKb: number;
+  anonKb: number;
 }
 
 export function memory(pid: number): Mem | null {
@@ -65,7 +68,7 @@ export function memory(pid: number): Mem | null {
     return null;
   }
   const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+) kB`, "m").exec(text)?.[1] ?? NaN);
-  return { rssKb: kb("Rss"), pssKb: kb("Pss") };
+  return { rssKb: kb("Rss"), pssKb: kb("Pss"), pssAnonKb: kb("Pss_Anon"), pssFileKb: kb("Pss_File"), anonKb: kb("Anonymous") };
 }
 
 export function childrenOf(ppid: number): Stat[] {
@@ -183,4 +186,107 @@ export class NewChildWatch {
   private ok(s: Stat): boolean {
     return s.state !== "Z" && s.comm === this.comm && !this.exclude.has(s.pid);
   }
+}
+
+function taskRuntimes(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const t of tids) {
+    try {
+      out.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "latin1").split(" ")[0]));
+    } catch {}
+  }
+  return out;
+}
+
+/**
+ * CPU time of some processes over a window, two ways: utime+stime from /proc/PID/stat (all
+ * threads, also exited ones, but in 10 ms ticks), and the nanosecond run time of every thread
+ * from /proc/PID/task/TID/schedstat. Threads come and go (GC helpers), so call sample() every
+ * few hundred ms: a thread that exits loses only the time since its last sample.
+ */
+export class CpuMeter {
+  private readonly first = new Map<string, number>();
+  private readonly last = new Map<string, number>();
+  private readonly ticks0: number;
+  readonly t0 = performance.now();
+
+  constructor(private readonly pids: number[]) {
+    this.ticks0 = cpuSeconds(pids);
+    this.sample(true);
+  }
+
+  sample(initial = false): void {
+    for (const p of this.pids) {
+      for (const [tid, ns] of taskRuntimes(p)) {
+        const k = `${p}/${tid}`;
+        if (!this.first.has(k)) this.first.set(k, initial ? ns : 0); // born in the window: all of it counts
+        this.last.set(k, ns);
+      }
+    }
+  }
+
+  /** { statS: seconds from /proc stat ticks, schedS: seconds from schedstat, per pid, wallS } */
+  stop(): { statS: number; schedS: number; wallS: number; perPidS: Record<string, number> } {
+    this.sample();
+    let ns = 0;
+    const per: Record<string, number> = {};
+    for (const [k, v] of this.last) {
+      const d = v - (this.first.get(k) ?? 0);
+      ns += d;
+      const pid = k.slice(0, k.indexOf("/"));
+      per[pid] = (per[pid] ?? 0) + d / 1e9;
+    }
+    return { statS: cpuSeconds(this.pids) - this.ticks0, schedS: ns / 1e9, wallS: (performance.now() - this.t0) / 1000, perPidS: per };
+  }
+}
+
+/** sleep ms while sampling the meter every stepMs */
+export async function meterSleep(m: CpuMeter, ms: number, stepMs = 250): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    await Bun.sleep(Math.min(stepMs, Math.max(0, end - performance.now())));
+    m.sample();
+  }
+}
+
+/** fraction (0..1) of all CPUs busy over `ms`, from /proc/stat */
+export async function cpuBusy(ms: number): Promise<number> {
+  const read = () => {
+    const f = readFileSync("/proc/stat", "latin1").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (f[3] ?? 0) + (f[4] ?? 0);
+    return { idle, total: f.reduce((a, b) => a + b, 0) };
+  };
+  const a = read();
+  await Bun.sleep(ms);
+  const b = read();
+  const total = b.total - a.total;
+  return total > 0 ? 1 - (b.idle - a.idle) / total : 0;
+}
+
+/** the processes using the most CPU right now (not ours), for a "machine is busy" warning */
+export async function topCpu(ms: number, n: number, exclude: Set<number>): Promise<{ pid: number; pct: number; cmd: string }[]> {
+  const snap = () => {
+    const m = new Map<number, number>();
+    for (const p of pids()) {
+      const s = readStat(p);
+      if (s) m.set(p, s.ticks);
+    }
+    return m;
+  };
+  const a = snap();
+  await Bun.sleep(ms);
+  const b = snap();
+  const out: { pid: number; pct: number; cmd: string }[] = [];
+  for (const [p, t] of b) {
+    if (exclude.has(p)) continue;
+    const d = t - (a.get(p) ?? t);
+    if (d > 0) out.push({ pid: p, pct: (d / USER_HZ / (ms / 1000)) * 100, cmd: cmdline(p).slice(0, 80) });
+  }
+  return out.sort((x, y) => y.pct - x.pct).slice(0, n);
 }

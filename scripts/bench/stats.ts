@@ -84,7 +84,7 @@ export function rows(samples: Sample[], peers: string[], targets: Target[]): Row
 
 export function fmt(v: number, unit: string): string {
   if (!Number.isFinite(v)) return String(v);
-  const digits = Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : Math.abs(v) >= 1 ? 2 : 3;
+  const digits = Number.isInteger(v) || Math.abs(v) >= 100 ? 0 : Math.abs(v) >= 10 ? 1 : Math.abs(v) >= 1 ? 2 : 3;
   return `${v.toFixed(digits)}${unit ? " " + unit : ""}`;
 }
 
@@ -103,7 +103,7 @@ export function table(list: Row[], peers: string[]): string {
     r.case,
     r.metric,
     ...peers.map((p) => cell(r.byPeer[p], r.unit)),
-    ...(peers.length > 1 ? [r.ratio === null ? "-" : r.ratio >= 100 ? r.ratio.toFixed(0) : r.ratio >= 10 ? r.ratio.toFixed(1) : r.ratio.toFixed(2)] : []),
+    ...(peers.length > 1 ? [r.ratio === null ? "-" : r.ratio >= 100 ? r.ratio.toFixed(0) : r.ratio >= 10 ? r.ratio.toFixed(1) : r.ratio >= 0.1 ? r.ratio.toFixed(2) : r.ratio.toPrecision(2)] : []),
     r.target || "",
     r.met === null ? (r.target ? "?" : "") : r.met ? "met" : "NOT MET",
   ]);

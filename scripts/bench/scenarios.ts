@@ -1,0 +1,561 @@
+// The benchmark scenarios A-G. Each is one function over the Peer/Instance interface; peers run
+// alternately (order flipped every rep) on the same machine in the same run.
+import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { CompanionDef, Entry, Instance, Peer, Settings } from "./adapters.ts";
+import { census, CpuMeter, memory, meterSleep, NewChildWatch, readStat } from "./procfs.ts";
+import type { Sample, Summary, Target } from "./stats.ts";
+
+export interface Plan {
+  quick: boolean;
+  A: { ns: number[]; startsecs: number[]; reps: number };
+  B: { ns: number[]; reps: number; windowS: number; settleS: number };
+  C: { kills: number; reps: number };
+  D: { ns: number[]; calls: number; reps: number };
+  E: { n: number; reps: number };
+  F: { mib: number; reps: number; lineBytes: number };
+  G: { windowS: number; reps: number };
+}
+
+export function plan(quick: boolean): Plan {
+  return quick
+    ? {
+        quick,
+        A: { ns: [100, 500], startsecs: [0, 1], reps: 2 },
+        B: { ns: [100, 1000], reps: 1, windowS: 10, settleS: 10 },
+        C: { kills: 10, reps: 1 },
+        D: { ns: [100, 1000], calls: 10, reps: 1 },
+        E: { n: 10, reps: 1 },
+        F: { mib: 50, reps: 1, lineBytes: 100 },
+        G: { windowS: 10, reps: 1 },
+      }
+    : {
+        quick,
+        A: { ns: [100, 500, 1000], startsecs: [0, 1], reps: 3 },
+        B: { ns: [100, 1000], reps: 3, windowS: 30, settleS: 15 },
+        C: { kills: 20, reps: 3 },
+        D: { ns: [100, 1000], calls: 20, reps: 3 },
+        E: { n: 50, reps: 3 },
+        F: { mib: 200, reps: 3, lineBytes: 100 },
+        G: { windowS: 20, reps: 3 },
+      };
+}
+
+export interface Ctx {
+  plan: Plan;
+  peers: Peer[];
+  /** a folder for this run's temp dirs */
+  tmp: string;
+  add(s: Sample): void;
+  error(scenario: string, peer: string, what: string, e: unknown): void;
+  note(scenario: string, text: string): void;
+  log(msg: string): void;
+}
+
+export interface Scenario {
+  id: string;
+  title: string;
+  run(ctx: Ctx): Promise<void>;
+}
+
+// ---------------------------------------------------------------- shared pieces
+
+const SLEEP: string[] = [Bun.which("sleep") ?? "/bin/sleep", "100000"];
+const SH = Bun.which("sh") ?? "/bin/sh";
+
+export const DEFAULTS: Settings = { startsecs: 0, restartDelay: 0, stopTimeout: 10, autorestart: true, startretries: null };
+
+function names(n: number, make: (name: string) => Omit<CompanionDef, "name">): CompanionDef[] {
+  const w = String(n).length;
+  return Array.from({ length: n }, (_, i) => ({ name: `c${String(i + 1).padStart(w, "0")}`, ...make(`c${i + 1}`) }));
+}
+
+const sleepers = (n: number) => names(n, () => ({ argv: SLEEP }));
+
+/** run fn for every rep and every peer, alternating which peer goes first */
+async function alternate(ctx: Ctx, reps: number, fn: (peer: Peer, rep: number) => Promise<void>): Promise<void> {
+  for (let rep = 0; rep < reps; rep++) {
+    const order = rep % 2 === 0 ? ctx.peers : [...ctx.peers].reverse();
+    for (const p of order) await fn(p, rep);
+  }
+}
+
+/** start, run fn, always tear down; an error is recorded and the scenario goes on */
+async function withInstance(ctx: Ctx, scenario: string, peer: Peer, what: string, companions: CompanionDef[], settings: Settings, fn: (i: Instance) => Promise<void>, opts: { oneGroup?: boolean } = {}): Promise<void> {
+  const dir = mkdtempSync(join(ctx.tmp, `${peer.id}-${scenario}-`));
+  let inst: Instance | null = null;
+  try {
+    inst = await peer.start({ dir, companions, settings, oneGroup: opts.oneGroup });
+    await fn(inst);
+  } catch (e) {
+    const tail = inst && "logTail" in inst ? `\n--- ${peer.id} log tail ---\n${(inst as unknown as { logTail(): string }).logTail()}` : "";
+    ctx.error(scenario, peer.id, what, `${(e as Error)?.stack ?? e}${tail}`);
+  } finally {
+    if (inst) {
+      const t = await inst.teardown();
+      if (t.stopMs > 2000) ctx.log(`${scenario} ${what} ${peer.id}: teardown (SIGTERM -> exit) took ${(t.stopMs / 1000).toFixed(1)} s`);
+      if (t.forced) {
+        // sup must stop within its budget; a peer that does not is a finding, not a failed run
+        const msg = `did not exit within 20 s of SIGTERM at teardown; SIGKILLed it and ${t.leftovers} process(es) it left`;
+        if (peer.id === "sup") ctx.error(scenario, peer.id, what, msg);
+        else ctx.note(scenario, `${peer.id} ${what}: ${msg}`);
+      } else if (t.leftovers) ctx.error(scenario, peer.id, what, `${t.leftovers} process(es) with the run's marker were still alive after the supervisor exited on its own (killed)`);
+    } else rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function countStates(list: Entry[]): string {
+  const m = new Map<string, number>();
+  for (const e of list) m.set(e.state, (m.get(e.state) ?? 0) + 1);
+  return [...m].map(([k, v]) => `${k}=${v}`).join(" ") || "(none)";
+}
+
+/** poll status (gap ms between replies) until every one of n entries satisfies ok */
+async function waitAll(inst: Instance, n: number, ok: (e: Entry) => boolean, timeoutMs: number, gapMs = 10): Promise<{ at: number; polls: number; firstReply: number | null }> {
+  const deadline = performance.now() + timeoutMs;
+  let polls = 0;
+  let firstReply: number | null = null;
+  let last: Entry[] | null = null;
+  let lastErr: unknown = null;
+  while (performance.now() < deadline) {
+    try {
+      const list = await inst.states(Math.max(100, Math.min(10_000, deadline - performance.now())));
+      const at = performance.now();
+      polls++;
+      firstReply ??= at;
+      last = list;
+      if (list.length === n && list.every(ok)) return { at, polls, firstReply };
+    } catch (e) {
+      lastErr = e;
+      if (inst.exited()) break;
+    }
+    await Bun.sleep(gapMs);
+  }
+  throw new Error(`${inst.peer}: not all ${n} companions ready within ${timeoutMs} ms (exited: ${inst.exited()}); last status: ${last ? countStates(last) : `none (${(lastErr as Error)?.message ?? lastErr})`}`);
+}
+
+const running = (e: Entry) => e.state === "RUNNING" && e.pid !== null;
+
+function settingsLine(ctx: Ctx, scenario: string, s: Settings, extra = ""): void {
+  for (const p of ctx.peers) ctx.note(scenario, `${p.id}: ${p.spell(s)}${extra}`);
+}
+
+// ---------------------------------------------------------------- A. cold start
+
+const coldStart: Scenario = {
+  id: "A",
+  title: "Cold start: launch -> status shows all RUNNING",
+  async run(ctx) {
+    const { ns, startsecs, reps } = ctx.plan.A;
+    for (const ss of startsecs) settingsLine(ctx, "A", { ...DEFAULTS, startsecs: ss });
+    ctx.note("A", `companions: ${SLEEP.join(" ")}; status polled over the fast path (sup socket / supervisord XML-RPC) with 10 ms between replies`);
+    for (const n of ns)
+      for (const ss of startsecs) {
+        const kase = `N=${n} startsecs=${ss}`;
+        await alternate(ctx, reps, (peer, rep) =>
+          withInstance(ctx, "A", peer, kase, sleepers(n), { ...DEFAULTS, startsecs: ss }, async (inst) => {
+            const r = await waitAll(inst, n, running, 30_000 + n * 60);
+            const value = (r.at - inst.launchedAt) / 1000;
+            const ms = inst.milestones();
+            ctx.add({ scenario: "A", case: kase, metric: "launch -> all RUNNING", unit: "s", peer: peer.id, rep, value, detail: { polls: r.polls, firstReplyS: r.firstReply === null ? null : (r.firstReply - inst.launchedAt) / 1000, milestonesMs: ms } });
+            ctx.log(`A ${kase} ${peer.id} rep ${rep}: ${value.toFixed(3)} s (first status reply at ${(((r.firstReply ?? 0) - inst.launchedAt) / 1000).toFixed(3)} s, ${r.polls} polls; from its log, ms after launch: ${Object.entries(ms).map(([k, v]) => `${k} ${v.toFixed(0)}`).join(", ")})`);
+          }),
+        );
+      }
+  },
+};
+
+// ---------------------------------------------------------------- B. idle cost
+
+const idleCost: Scenario = {
+  id: "B",
+  title: "Idle cost: RSS/PSS and CPU of the supervisor's own processes",
+  async run(ctx) {
+    const { ns, reps, windowS, settleS } = ctx.plan.B;
+    settingsLine(ctx, "B", DEFAULTS);
+    ctx.note("B", `all RUNNING, then ${settleS} s settle, then CPU over ${windowS} s, reported per 30 s: "idle CPU" = run time of every thread from /proc/PID/task/TID/schedstat (ns, sampled every 250 ms so exiting GC threads count); "(stat ticks)" = utime+stime from /proc/PID/stat, truncated to 10 ms ticks per process, too coarse for a 20 ms target; memory from /proc/PID/smaps_rollup at the end (sup: arbiter + manager; supervisord: its one process). PSS shares a file page among every process that maps it, so the sup binary is a private snapshot (no other sup on the machine shares its pages) and "PSS anon" is shown apart. Nothing polls the supervisor during the window.`);
+    for (const n of ns)
+      await alternate(ctx, reps, (peer, rep) =>
+        withInstance(ctx, "B", peer, `N=${n}`, sleepers(n), DEFAULTS, async (inst) => {
+          await waitAll(inst, n, running, 30_000 + n * 60, 50);
+          await Bun.sleep(settleS * 1000);
+          const pids = inst.ownPids();
+          const meter = new CpuMeter(pids);
+          await meterSleep(meter, windowS * 1000);
+          const cpuM = meter.stop();
+          const wall = cpuM.wallS;
+          const alive = pids.filter((p) => readStat(p) !== null);
+          if (alive.length !== pids.length) throw new Error(`supervisor process(es) ${pids.filter((p) => !alive.includes(p))} vanished during the idle window`);
+          const mems = pids.map((p) => ({ pid: p, ...memory(p) }));
+          const rss = mems.reduce((a, m) => a + (m.rssKb ?? 0), 0) / 1024;
+          const pss = mems.reduce((a, m) => a + (m.pssKb ?? 0), 0) / 1024;
+          const kase = `N=${n}`;
+          ctx.add({ scenario: "B", case: kase, metric: "idle CPU per 30 s", unit: "s", peer: peer.id, rep, value: (cpuM.schedS * 30) / wall, detail: { ...cpuM, pids } });
+          ctx.add({ scenario: "B", case: kase, metric: "idle CPU per 30 s (stat ticks)", unit: "s", peer: peer.id, rep, value: (cpuM.statS * 30) / wall, detail: { ...cpuM, pids } });
+          ctx.add({ scenario: "B", case: kase, metric: "PSS (own processes)", unit: "MB", peer: peer.id, rep, value: pss, detail: { mems } });
+          ctx.add({ scenario: "B", case: kase, metric: "RSS (own processes)", unit: "MB", peer: peer.id, rep, value: rss, detail: { mems } });
+          ctx.add({ scenario: "B", case: kase, metric: "PSS anon (heap etc.)", unit: "MB", peer: peer.id, rep, value: mems.reduce((a, m) => a + (m.pssAnonKb ?? 0), 0) / 1024 });
+          ctx.log(`B ${kase} ${peer.id} rep ${rep}: CPU ${(cpuM.schedS * 1000).toFixed(1)} ms (schedstat) / ${(cpuM.statS * 1000).toFixed(0)} ms (stat ticks) in ${wall.toFixed(1)} s (${Object.entries(cpuM.perPidS).map(([p, v]) => `${p}: ${(v * 1000).toFixed(1)} ms`).join(", ")}); PSS ${pss.toFixed(1)} MB RSS ${rss.toFixed(1)} MB (${mems.map((m) => `${m.pid}: pss ${((m.pssKb ?? 0) / 1024).toFixed(1)} = anon ${((m.pssAnonKb ?? 0) / 1024).toFixed(1)} + file ${((m.pssFileKb ?? 0) / 1024).toFixed(1)}`).join(", ")})`);
+        }),
+      );
+  },
+};
+
+// ---------------------------------------------------------------- C. restart latency
+
+const restartLatency: Scenario = {
+  id: "C",
+  title: "Restart latency: kill -9 of a child -> new pid alive",
+  async run(ctx) {
+    const { kills, reps } = ctx.plan.C;
+    const s: Settings = { ...DEFAULTS, startsecs: 0, restartDelay: 0, startretries: 1000 };
+    settingsLine(ctx, "C", s);
+    ctx.note("C", `one companion (${SLEEP.join(" ")}); the new pid is found by busy-polling /proc/sys/kernel/ns_last_pid and /proc/PID/stat of new pids (child of the supervisor, exec'd, not a zombie), not by the status command; between kills: status shows the new pid RUNNING, then 50 ms`);
+    const comm = SLEEP[0]!.split("/").pop()!;
+    await alternate(ctx, reps, (peer, rep) =>
+      withInstance(ctx, "C", peer, "restart_delay=0", sleepers(1), s, async (inst) => {
+        await waitAll(inst, 1, running, 15_000);
+        let cur = (await inst.states())[0]!;
+        const parent = inst.childParent();
+        const samples: number[] = [];
+        for (let k = 0; k < kills; k++) {
+          const old = cur.pid!;
+          const watch = new NewChildWatch(parent, comm, new Set([old]));
+          const t0 = performance.now();
+          process.kill(old, "SIGKILL");
+          const deadline = t0 + 10_000;
+          let pid: number | null = null;
+          while (pid === null && performance.now() < deadline) pid = watch.poll();
+          const t1 = performance.now();
+          if (pid === null) throw new Error(`${peer.id}: no new child within 10 s of kill -9 ${old}`);
+          const ms = t1 - t0;
+          samples.push(ms);
+          ctx.add({ scenario: "C", case: "restart_delay=0", metric: "kill -9 -> new pid alive", unit: "ms", peer: peer.id, rep, value: ms, detail: { old, new: pid } });
+          await waitAll(inst, 1, (e) => running(e) && e.pid === pid, 15_000, 5);
+          cur = (await inst.states())[0]!;
+          await Bun.sleep(50);
+        }
+        const sorted = [...samples].sort((a, b) => a - b);
+        ctx.log(`C ${peer.id} rep ${rep}: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)} ms, max ${sorted[sorted.length - 1]!.toFixed(2)} ms`);
+      }),
+    );
+  },
+};
+
+// ---------------------------------------------------------------- D. control round trip
+
+const roundTrip: Scenario = {
+  id: "D",
+  title: "Control round trip: status via the CLI (process spawn included) and raw",
+  async run(ctx) {
+    const { ns, calls, reps } = ctx.plan.D;
+    settingsLine(ctx, "D", DEFAULTS);
+    ctx.note("D", `CLI: \`sup ctl -c FILE status\` / \`supervisorctl -c FILE status\` (table output, stdout read to the end); raw: one status request on a new connection (sup: NDJSON over its socket; supervisord: XML-RPC supervisor.getAllProcessInfo over its unix socket, Connection: close). 1 warm-up call each, not counted. "CLI start-up floor": \`sup --version\` / \`supervisorctl -h\` (no server contact). A peer slower than ${ctx.plan.quick ? 4 : 15} s per series stops after 5 calls.`);
+    for (const n of ns)
+      await alternate(ctx, reps, (peer, rep) =>
+        withInstance(ctx, "D", peer, `N=${n}`, sleepers(n), DEFAULTS, async (inst) => {
+          await waitAll(inst, n, running, 30_000 + n * 60, 50);
+          await Bun.sleep(500);
+          for (let i = 0; i < 1; i++) {
+            await inst.ctlStatusMs();
+            await inst.rawStatusMs();
+          }
+          // a peer that needs seconds per call gets fewer samples (at least 5), so the run stays bounded
+          const budgetMs = ctx.plan.quick ? 4_000 : 15_000;
+          const series = async (f: () => Promise<number>) => {
+            const out: number[] = [];
+            const t0 = performance.now();
+            for (let i = 0; i < calls; i++) {
+              if (out.length >= 5 && performance.now() - t0 > budgetMs) break;
+              out.push(await f());
+            }
+            return out;
+          };
+          const cli = await series(() => inst.ctlStatusMs());
+          const raw = await series(() => inst.rawStatusMs());
+          const floor = await series(() => inst.cliFloorMs());
+          for (const v of cli) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status via CLI", unit: "ms", peer: peer.id, rep, value: v });
+          for (const v of raw) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status raw round trip", unit: "ms", peer: peer.id, rep, value: v });
+          for (const v of floor) ctx.add({ scenario: "D", case: `N=${n}`, metric: "CLI start-up floor", unit: "ms", peer: peer.id, rep, value: v });
+          const med = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 2)]!;
+          ctx.log(`D N=${n} ${peer.id} rep ${rep}: CLI median ${med(cli).toFixed(1)} ms (n=${cli.length}), raw median ${med(raw).toFixed(2)} ms (n=${raw.length}), CLI floor median ${med(floor).toFixed(1)} ms`);
+        }),
+      );
+  },
+};
+
+// ---------------------------------------------------------------- E. graceful stop
+
+const SLOW_STOP = "trap 'sleep 1; exit 0' TERM; while :; do sleep 0.2 & wait $!; done";
+
+/** poll the census until no companion (marked process other than the supervisor's) is left */
+async function waitGone(inst: Instance, own: Set<number>, timeoutMs: number, companionsOnly = false): Promise<{ companionsGone: number | null; allGone: number | null; left: number }> {
+  const deadline = performance.now() + timeoutMs;
+  let companionsGone: number | null = null;
+  let left = 0;
+  while (performance.now() < deadline) {
+    const c = census(inst.mark);
+    const now = performance.now();
+    left = c.filter((p) => !own.has(p.pid)).length;
+    if (left === 0 && companionsGone === null) companionsGone = now;
+    if (companionsOnly && companionsGone !== null) return { companionsGone, allGone: null, left: 0 };
+    if (c.length === 0) return { companionsGone: companionsGone ?? now, allGone: now, left: 0 };
+    await Bun.sleep(5);
+  }
+  return { companionsGone, allGone: null, left };
+}
+
+const gracefulStop: Scenario = {
+  id: "E",
+  title: "Graceful stop: companions that take 1 s to exit after SIGTERM",
+  async run(ctx) {
+    const { n, reps } = ctx.plan.E;
+    const s: Settings = { ...DEFAULTS, startsecs: 0, stopTimeout: 10 };
+    settingsLine(ctx, "E", s);
+    ctx.note("E", `${n} companions: sh -c "${SLOW_STOP}"; census: every process carrying the run's env marker, polled every 5 ms. "all gone" = companions and the supervisor's own processes. supervisord stops its groups one after the other; the "[group:]" case puts all programs in one group.`);
+    const comps = names(n, () => ({ argv: [SH, "-c", SLOW_STOP] }));
+    const ready = async (inst: Instance) => {
+      await waitAll(inst, n, running, 30_000, 20);
+      // every sh has set its trap and has a sleep child
+      const deadline = performance.now() + 10_000;
+      while (census(inst.mark).length < n * 2 + inst.ownPids().length && performance.now() < deadline) await Bun.sleep(20);
+      await Bun.sleep(300);
+    };
+    const sigterm = (kase: string, oneGroup: boolean) => async (peer: Peer, rep: number) => {
+      if (oneGroup && peer.id === "sup") return;
+      await withInstance(
+        ctx,
+        "E",
+        peer,
+        kase,
+        comps,
+        s,
+        async (inst) => {
+          await ready(inst);
+          const own = new Set(inst.ownPids());
+          const t0 = performance.now();
+          inst.signal("SIGTERM");
+          const r = await waitGone(inst, own, 180_000);
+          const code = await inst.waitExit(5_000);
+          if (r.allGone === null) throw new Error(`${peer.id}: ${r.left} companion(s) still alive 180 s after SIGTERM`);
+          if (code !== 0) ctx.error("E", peer.id, kase, `exit code ${code} after SIGTERM (expected 0)`);
+          const gone = (r.companionsGone! - t0) / 1000;
+          const all = (r.allGone - t0) / 1000;
+          ctx.add({ scenario: "E", case: kase, metric: "SIGTERM -> all gone", unit: "s", peer: peer.id, rep, value: all, detail: { exitCode: code } });
+          ctx.add({ scenario: "E", case: kase, metric: "SIGTERM -> companions gone", unit: "s", peer: peer.id, rep, value: gone });
+          ctx.log(`E ${kase} ${peer.id} rep ${rep}: companions gone ${gone.toFixed(3)} s, all gone ${all.toFixed(3)} s, exit ${code}`);
+        },
+        { oneGroup },
+      );
+    };
+    const base = `${n} x 1 s stop`;
+    await alternate(ctx, reps, sigterm(`${base}, SIGTERM to arbiter`, false));
+    if (ctx.peers.some((p) => p.id === "supervisord")) await alternate(ctx, reps, sigterm(`${base}, SIGTERM, supervisord [group:]`, true));
+    const kase = `${base}, ctl stop all`;
+    await alternate(ctx, reps, (peer, rep) =>
+      withInstance(ctx, "E", peer, kase, comps, s, async (inst) => {
+        await ready(inst);
+        const own = new Set(inst.ownPids());
+        const t0 = performance.now();
+        const ctlMs = await inst.ctlStopAllMs();
+        const r = await waitGone(inst, own, 120_000, true);
+        // the supervisor keeps running: only the companions must go
+        if (r.companionsGone === null) throw new Error(`${peer.id}: ${r.left} companion(s) still alive 120 s after ctl stop all`);
+        const gone = (r.companionsGone - t0) / 1000;
+        ctx.add({ scenario: "E", case: kase, metric: "ctl stop all -> companions gone", unit: "s", peer: peer.id, rep, value: gone, detail: { ctlMs } });
+        ctx.add({ scenario: "E", case: kase, metric: "ctl stop all returns", unit: "s", peer: peer.id, rep, value: ctlMs / 1000 });
+        ctx.log(`E ${kase} ${peer.id} rep ${rep}: ctl returned after ${(ctlMs / 1000).toFixed(3)} s, companions gone ${gone.toFixed(3)} s`);
+      }),
+    );
+  },
+};
+
+// ---------------------------------------------------------------- F. log throughput
+
+const PERL = Bun.which("perl");
+
+/** writes `total` bytes as lines of `len` bytes, one write(2) per line */
+function lineWriter(dir: string, total: number, len: number): string[] {
+  if (PERL) {
+    const f = join(dir, "lines.pl");
+    writeFileSync(f, `$| = 1; my $l = ("x" x ${len - 1}) . "\\n"; my $n = ${Math.floor(total / len)}; print $l while $n-- > 0; exit 0;\n`);
+    return [PERL, f];
+  }
+  const f = join(dir, "lines.ts");
+  writeFileSync(f, `import { writeSync } from "node:fs";\nconst l = Buffer.from("x".repeat(${len - 1}) + "\\n");\nfor (let n = ${Math.floor(total / len)}; n-- > 0; ) writeSync(1, l);\n`);
+  return [process.execPath, f];
+}
+
+/** wrap a writer so it records its own start time (ns since the epoch) first */
+function timed(startFile: string, argv: string[]): string[] {
+  const q = (a: string) => `'${a.replace(/'/g, `'"'"'`)}'`;
+  return [SH, "-c", `date +%s%N > ${q(startFile)} && exec ${argv.map(q).join(" ")}`];
+}
+
+function readStartMs(file: string): number | null {
+  try {
+    const ns = BigInt(readFileSync(file, "utf8").trim());
+    return Number(ns / 1000n) / 1000 - performance.timeOrigin; // -> performance.now() domain
+  } catch {
+    return null;
+  }
+}
+
+function fileSize(f: string): number {
+  try {
+    return statSync(f).size;
+  } catch {
+    return 0;
+  }
+}
+
+function countNewlines(f: string): number {
+  const b = readFileSync(f);
+  let n = 0;
+  for (let i = b.indexOf(10); i !== -1; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+const logThroughput: Scenario = {
+  id: "F",
+  title: "Log throughput: a child writes to its stdout, which goes to a file",
+  async run(ctx) {
+    const { mib, reps, lineBytes } = ctx.plan.F;
+    const total = mib * 1024 * 1024;
+    const s: Settings = { ...DEFAULTS, startsecs: 0, autorestart: false };
+    settingsLine(ctx, "F", s);
+    const lineLen = lineBytes;
+    ctx.note("F", `${mib} MiB; "block": dd bs=64k; "lines": ${PERL ? "perl" : "bun"} printing ${lineLen}-byte lines, one write(2) each. sup opens the file and hands it to the child as its stdout; supervisord reads a pipe and writes stdout_logfile. Time: from the child's own start (date +%s%N before exec) until the file has every byte and status shows the companion exited. "direct" = the same writer with stdout to the file, no supervisor. MB = 10^6 bytes.`);
+    const modes: [string, (dir: string) => string[], boolean][] = [
+      [`block 64 KiB, ${mib} MiB`, () => ["dd", "if=/dev/zero", "bs=64k", `count=${mib * 16}`, "status=none"], false],
+      [`lines of ${lineLen} B, ${mib} MiB`, (dir) => lineWriter(dir, total, lineLen), true],
+    ];
+    const expected = (lines: boolean) => (lines ? Math.floor(total / lineLen) * lineLen : total);
+    for (const [kase, writer, lines] of modes) {
+      const want = expected(lines);
+      const record = (peer: string, rep: number, ms: number, size: number, file: string, extra: Record<string, unknown> = {}) => {
+        const lost = want - size;
+        let newlines: number | null = null;
+        if (lines) newlines = countNewlines(file);
+        const mbps = size / 1e6 / (ms / 1000);
+        ctx.add({ scenario: "F", case: kase, metric: "throughput", unit: "MB/s", peer, rep, value: mbps, detail: { ms, size, want, newlines, ...extra } });
+        ctx.add({ scenario: "F", case: kase, metric: "bytes lost", unit: "B", peer, rep, value: lost, detail: { newlines, wantNewlines: lines ? Math.floor(want / lineLen) : null } });
+        if (lines && newlines !== want / lineLen) ctx.error("F", peer, kase, `${newlines} newlines in the file, expected ${want / lineLen}`);
+        ctx.log(`F ${kase} ${peer} rep ${rep}: ${mbps.toFixed(0)} MB/s (${(ms / 1000).toFixed(3)} s${"fullMs" in extra ? `; file complete at ${(extra.fullMs as number).toFixed(1)} ms, exit seen at ${ms.toFixed(1)} ms` : ""}), ${size} of ${want} bytes`);
+      };
+      await alternate(ctx, reps, async (peer, rep) => {
+        const work = mkdtempSync(join(ctx.tmp, `F-work-`));
+        try {
+          const out = join(work, "out.log");
+          const startFile = join(work, "start");
+          const comp: CompanionDef[] = [{ name: "writer", argv: timed(startFile, writer(work)), stdout: out }];
+          await withInstance(ctx, "F", peer, kase, comp, s, async (inst) => {
+            const deadline = performance.now() + 300_000;
+            let full: number | null = null;
+            while (performance.now() < deadline) {
+              if (full === null && fileSize(out) >= want) full = performance.now();
+              if (full !== null) {
+                const st = await inst.states();
+                if (st[0] && (st[0].state === "EXITED" || st[0].state === "STOPPED" || st[0].state === "FATAL")) break;
+                await Bun.sleep(2);
+              } else await Bun.sleep(2);
+            }
+            const end = performance.now();
+            const start = readStartMs(startFile);
+            if (start === null) throw new Error(`${peer.id}: the writer never started`);
+            if (full === null) throw new Error(`${peer.id}: file has ${fileSize(out)} of ${want} bytes after 300 s`);
+            const st = (await inst.states())[0];
+            if (st?.state !== "EXITED") ctx.error("F", peer.id, kase, `writer ended in state ${st?.state}, expected EXITED`);
+            record(peer.id, rep, end - start, fileSize(out), out, { fullMs: full - start });
+          });
+          // baseline: the same writer, stdout straight to a file, no supervisor (once per rep)
+          if (peer === ctx.peers[ctx.peers.length - 1] || ctx.peers.length === 1) {
+            const dout = join(work, "direct.log");
+            const dstart = join(work, "dstart");
+            const fd = openSync(dout, "w");
+            let p;
+            try {
+              p = Bun.spawn(timed(dstart, writer(work)), { stdio: ["ignore", fd, "ignore"] });
+            } finally {
+              closeSync(fd);
+            }
+            const timer = setTimeout(() => p.kill("SIGKILL"), 300_000);
+            await p.exited;
+            clearTimeout(timer);
+            const end = performance.now();
+            const start = readStartMs(dstart);
+            if (start !== null) record("direct", rep, end - start, fileSize(dout), dout);
+          }
+        } finally {
+          rmSync(work, { recursive: true, force: true });
+        }
+      });
+    }
+  },
+};
+
+// ---------------------------------------------------------------- G. crash loop
+
+const G_SETTLE_S = 5;
+
+const crashLoop: Scenario = {
+  id: "G",
+  title: "Crash loop: a companion that exits 1 at once",
+  async run(ctx) {
+    const { windowS, reps } = ctx.plan.G;
+    const s: Settings = { startsecs: 1, restartDelay: 1, stopTimeout: 10, autorestart: true, startretries: 1000 };
+    settingsLine(ctx, "G", s);
+    ctx.note("G", `command: sh -c 'echo >> spawns; exit 1' (each spawn appends a line, counted the same way for both). sup: its defaults (startsecs 1, restart_delay 1, fixed backoff). supervisord: its defaults except startretries=1000 (default 3 would stop at FATAL after 4 spawns); its own backoff is 1, 2, 3 ... s. Window starts ${G_SETTLE_S} s after the status first answers; CPU = run time (schedstat, as in B) of the supervisor's own processes / wall; "(stat ticks)" from /proc/PID/stat.`);
+    await alternate(ctx, reps, async (peer, rep) => {
+      const work = mkdtempSync(join(ctx.tmp, `G-work-`));
+      const spawns = join(work, "spawns");
+      const count = () => (existsSync(spawns) ? readFileSync(spawns, "utf8").split("\n").length - 1 : 0);
+      try {
+        await withInstance(ctx, "G", peer, `exit 1 at once, ${windowS} s`, [{ name: "crasher", argv: [SH, "-c", `echo x >> '${spawns}'; exit 1`] }], s, async (inst) => {
+          await waitAll(inst, 1, () => true, 15_000, 20);
+          await Bun.sleep(G_SETTLE_S * 1000); // past the start-up transient (JIT, first GCs), as in B
+          const pids = inst.ownPids();
+          const n0 = count();
+          const meter = new CpuMeter(pids);
+          await meterSleep(meter, windowS * 1000);
+          const cpuM = meter.stop();
+          const n1 = count();
+          const wall = cpuM.wallS;
+          const st = (await inst.states())[0];
+          const pct = (cpuM.schedS / wall) * 100;
+          const kase = `exit 1 at once, ${windowS} s`;
+          ctx.add({ scenario: "G", case: kase, metric: "supervisor CPU", unit: "%", peer: peer.id, rep, value: pct, detail: { ...cpuM, finalState: st?.state } });
+          ctx.add({ scenario: "G", case: kase, metric: "supervisor CPU (stat ticks)", unit: "%", peer: peer.id, rep, value: (cpuM.statS / wall) * 100, detail: { ...cpuM } });
+          if (n1 > n0) ctx.add({ scenario: "G", case: kase, metric: "CPU per spawn (idle included)", unit: "ms", peer: peer.id, rep, value: (cpuM.schedS * 1000) / (n1 - n0) });
+          ctx.add({ scenario: "G", case: kase, metric: "spawns in window", unit: "", peer: peer.id, rep, value: n1 - n0, detail: { totalSpawns: n1, finalState: st?.state } });
+          ctx.log(`G ${peer.id} rep ${rep}: CPU ${(cpuM.schedS * 1000).toFixed(1)} ms (stat ticks ${(cpuM.statS * 1000).toFixed(0)} ms) / ${wall.toFixed(1)} s = ${pct.toFixed(3)} % (${Object.entries(cpuM.perPidS).map(([p, v]) => `${p}: ${(v * 1000).toFixed(1)} ms`).join(", ")}), ${n1 - n0} spawns, state ${st?.state}`);
+        });
+      } finally {
+        rmSync(work, { recursive: true, force: true });
+      }
+    });
+  },
+};
+
+export const SCENARIOS: Scenario[] = [coldStart, idleCost, restartLatency, roundTrip, gracefulStop, logThroughput, crashLoop];
+
+// ---------------------------------------------------------------- targets (sup)
+
+export function targets(p: Plan): Target[] {
+  const med = (f: (m: number) => boolean) => (s: Summary) => f(s.median);
+  const list: Target[] = [
+    { scenario: "A", case: "N=500 startsecs=0", metric: "launch -> all RUNNING", text: "<= 0.5 s", check: med((m) => m <= 0.5) },
+    { scenario: "B", case: "N=100", metric: "idle CPU per 30 s", text: "<= 0.02 s", check: med((m) => m <= 0.02) },
+    { scenario: "B", case: "N=1000", metric: "idle CPU per 30 s", text: "<= 0.1 s", check: med((m) => m <= 0.1) },
+    { scenario: "B", case: "N=100", metric: "PSS (own processes)", text: "<= 48 MB", check: med((m) => m <= 48) },
+    { scenario: "C", case: "restart_delay=0", metric: "kill -9 -> new pid alive", text: "<= 5 ms", check: med((m) => m <= 5) },
+    { scenario: "D", case: "N=100", metric: "status via CLI", text: "<= 15 ms", check: med((m) => m <= 15) },
+    { scenario: "D", case: "N=1000", metric: "status via CLI", text: "<= 30 ms", check: med((m) => m <= 30) },
+    { scenario: "E", case: `${p.E.n} x 1 s stop, SIGTERM to arbiter`, metric: "SIGTERM -> all gone", text: "<= 1.15 s", check: med((m) => m <= 1.15) },
+    { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB`, metric: "throughput", text: ">= 900 MB/s", check: med((m) => m >= 900) },
+    { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB`, metric: "bytes lost", text: "0", check: (s) => s.max === 0 },
+    { scenario: "F", case: `lines of ${p.F.lineBytes} B, ${p.F.mib} MiB`, metric: "bytes lost", text: "0", check: (s) => s.max === 0 },
+    { scenario: "G", case: `exit 1 at once, ${p.G.windowS} s`, metric: "supervisor CPU", text: "<= 0.3 %", check: med((m) => m <= 0.3) },
+  ];
+  return list;
+}
