@@ -209,7 +209,7 @@ const killBackoff: Cell<"kill"> = (c) =>
 
 // ---------- reread: a companion's config changed
 
-const changedWhileDown: Cell<"changed"> = (c, ev, now) => {
+const changedWhileDown: Cell<"changed"> = (c, ev) => {
   const next = { ...c, spec: ev.spec };
   // a manually stopped companion keeps the new config and stays stopped
   if (c.manualStop) return same(next);

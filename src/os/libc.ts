@@ -1,6 +1,6 @@
 // The few libc calls Bun does not expose, through bun:ffi: parent-death signal, subreaper,
-// signal mask, getppid, waitpid by pid. Loaded lazily; every call degrades to a no-op (with
-// `available = false`) where libc cannot be opened, so sup still runs, with weaker guarantees.
+// signal mask, getppid, waitpid by pid, execve. Loaded lazily; every call degrades to a no-op
+// (returning false) where libc cannot be opened, so sup still runs, with weaker guarantees.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
 /** the signals `sup run` handles: TERM INT QUIT HUP USR1 */
@@ -32,10 +32,6 @@ function libc(): Lib | null {
     }
   }
   return lib;
-}
-
-export function available(): boolean {
-  return libc() !== null;
 }
 
 /** deliver `signal` to this process when its parent thread dies */
