@@ -57,7 +57,11 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
   const companionTables = (top.success ? (top.data.companions ?? {}) : {}) as Record<string, unknown>;
 
   const names = Object.keys(companionTables);
-  if (lines) names.sort((a, b) => firstHeader(lines, a) - firstHeader(lines, b));
+  if (lines) {
+    const at = headerLines(lines);
+    const line = (n: string) => at.get(n) ?? Number.MAX_SAFE_INTEGER;
+    names.sort((a, b) => line(a) - line(b));
+  }
   const companions: CompanionSpec[] = [];
   for (const name of names) {
     const path = ["companions", name];
@@ -232,7 +236,12 @@ function findLine(lines: KeyLine[], path: (string | number)[]): number | undefin
   return undefined;
 }
 
-function firstHeader(lines: KeyLine[], name: string): number {
-  const hit = lines.find((l) => l.table === `companions.${name}` || (l.table === "companions" && l.key === name));
-  return hit ? hit.line : Number.MAX_SAFE_INTEGER;
+/** the line where each companion is first named: [companions.NAME] or NAME = { ... } under [companions] */
+function headerLines(lines: KeyLine[]): Map<string, number> {
+  const at = new Map<string, number>();
+  for (const l of lines) {
+    const name = l.table.startsWith("companions.") && l.key === "" ? l.table.slice("companions.".length).split(".")[0]! : l.table === "companions" ? l.key : undefined;
+    if (name !== undefined && !at.has(name)) at.set(name, l.line);
+  }
+  return at;
 }
