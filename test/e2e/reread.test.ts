@@ -21,12 +21,6 @@ reload_timeout = 5
 restart_delay = 0.2
 `;
 
-async function allRunning(names: string[]): Promise<Record<string, number>> {
-  const pids: Record<string, number> = {};
-  for (const n of names) pids[n] = (await f.waitState(n, "RUNNING")).pid!;
-  return pids;
-}
-
 test("add, remove, change and unchanged in one reread; lists sorted; status in the new config order", async () => {
   f = new SupFixture(`${HEAD}
 [companions.keep]
@@ -40,7 +34,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["keep", "change", "gone", "gone2"]);
+  const before = await f.allRunning(["keep", "change", "gone", "gone2"]);
   f.write(`${HEAD}
 [companions.zeta]
 command = "forever"
@@ -75,7 +69,7 @@ command = "forever"
 command = "tree"
 `);
   await f.start();
-  const before = await allRunning(["a", "b"]);
+  const before = await f.allRunning(["a", "b"]);
   const r = await f.ctl("reread");
   expect(r.code).toBe(0);
   expect(r.stdout).toBe("added: -\nremoved: -\nrestarted: -\nunchanged: a, b\n");
@@ -91,7 +85,7 @@ command = "forever"
 restart_delay = 1
 `);
   await f.start();
-  const { a } = await allRunning(["a"]);
+  const { a } = await f.allRunning(["a"]);
   f.write(`${HEAD}
 [companions.a]
 command = "forever"
@@ -109,7 +103,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["a", "b"]);
+  const before = await f.allRunning(["a", "b"]);
   await f.ctl("stop", "a");
   await f.waitState("a", "STOPPED");
   f.write(`${HEAD}
@@ -138,7 +132,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["a", "b"]);
+  const before = await f.allRunning(["a", "b"]);
   f.write(`${HEAD}
 [companions.a]
 command = "forever"
@@ -169,7 +163,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["a", "b", "c"]);
+  const before = await f.allRunning(["a", "b", "c"]);
   // valid changes mixed with problems: b changed, c removed, d added, but d has an unknown key
   f.write(`${HEAD}
 [companions.a]
@@ -220,7 +214,7 @@ stop_timeout = 1
 stdout = "deaf.log"
 `);
   await f.start();
-  const before = await allRunning(["a", "deaf"]);
+  const before = await f.allRunning(["a", "deaf"]);
   await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   f.write(`${HEAD}
 [companions.a]
@@ -246,7 +240,7 @@ stop_timeout = 1.5
 stdout = "deaf.log"
 `);
   await f.start();
-  const { deaf: old } = await allRunning(["deaf"]);
+  const { deaf: old } = await f.allRunning(["deaf"]);
   await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   f.write(`${HEAD}\n[companions.other]\ncommand = "forever"\n`);
   expect((await f.request({ cmd: "reread" })).removed).toEqual(["deaf"]);

@@ -19,12 +19,6 @@ stop_timeout = 5
 reload_timeout = 5
 `;
 
-async function allRunning(names: string[]): Promise<Record<string, number>> {
-  const pids: Record<string, number> = {};
-  for (const n of names) pids[n] = (await f.waitState(n, "RUNNING")).pid!;
-  return pids;
-}
-
 /** the manager logs one "reread:" line per reload, applied or refused */
 const countRereads = () => (f.output.match(/reread: (added|config invalid)/g) ?? []).length;
 
@@ -38,7 +32,7 @@ command = "tree"
 command = ["slow-stop", "1"]
 `);
   await f.start();
-  const before = await allRunning(["a", "b", "c"]);
+  const before = await f.allRunning(["a", "b", "c"]);
   f.signal("SIGHUP");
   await f.waitOutput(/reread: added \[\] removed \[\] restarted \[\]/);
   await Bun.sleep(300);
@@ -57,7 +51,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["a", "b", "c"]);
+  const before = await f.allRunning(["a", "b", "c"]);
   f.write(`${HEAD}
 [companions.a]
 command = "forever"
@@ -86,7 +80,7 @@ command = "forever"
 command = "forever"
 `);
   await f.start();
-  const before = await allRunning(["a", "b"]);
+  const before = await f.allRunning(["a", "b"]);
   f.write(`${HEAD}
 [companions.a]
 command = "forever"
@@ -113,7 +107,7 @@ startsecs = 0
   f = new SupFixture(toml);
   await f.start();
   const names = Array.from({ length: 20 }, (_, i) => `s${i}`);
-  const pids = await allRunning(names);
+  const pids = await f.allRunning(names);
   // each has set its TERM trap before the signal comes
   for (const n of names) await f.waitFile(`${n}.log`, "to say ready", (t) => t.includes("ready"));
   const t0 = performance.now();
@@ -146,7 +140,7 @@ stdout = "deaf.log"
 command = "forever"
 `);
   await f.start();
-  const pids = await allRunning(["deaf", "a"]);
+  const pids = await f.allRunning(["deaf", "a"]);
   await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   const t0 = performance.now();
   f.signal("SIGTERM");
@@ -171,7 +165,7 @@ stdout = "slow.log"
 command = "tree"
 `);
   await f.start();
-  const pids = await allRunning(["deaf", "slow", "tree"]);
+  const pids = await f.allRunning(["deaf", "slow", "tree"]);
   // their traps are set: a plain SIGTERM would not end them before the 60 s stop_timeout
   await f.waitReady("deaf");
   await f.waitReady("slow");
@@ -197,7 +191,7 @@ stdout = "deaf.log"
 command = "forever"
 `);
   await f.start();
-  const pids = await allRunning(["deaf", "a"]);
+  const pids = await f.allRunning(["deaf", "a"]);
   await f.waitReady("deaf"); // it ignores TERM only once its trap is set
   const t0 = performance.now();
   f.signal("SIGTERM");

@@ -249,6 +249,13 @@ export class SupFixture {
     return this.waitEntry(name, `to be ${state}`, (e) => e.state === state, timeoutMs);
   }
 
+  /** wait until every one of `names` is RUNNING; their pids by name */
+  async allRunning(names: string[]): Promise<Record<string, number>> {
+    const pids: Record<string, number> = {};
+    for (const n of names) pids[n] = (await this.waitState(n, "RUNNING")).pid!;
+    return pids;
+  }
+
   /** `sup ctl ...` with this folder's config */
   async ctl(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const p = Bun.spawn([SUP, "ctl", "-c", this.config, ...args], { cwd: this.dir, env: this.env(), stdio: ["ignore", "pipe", "pipe"] });
