@@ -65,6 +65,8 @@ class Arbiter {
   private stopping: "graceful" | "fast" | null = null;
   private managerStopCode: number | null = null;
   private failures = 0;
+  /** managers spawned so far: only the first one's bad config ends sup */
+  private generation = 0;
   /** a dead manager's groups are being stopped; a fast stop meanwhile makes it SIGKILL at once */
   private cleaning: Promise<void> | null = null;
   private killNow = false;
@@ -88,6 +90,7 @@ class Arbiter {
   }
 
   private spawnManager(): void {
+    this.generation++;
     this.respawnTimer = null;
     this.ready = false;
     this.groups.clear();
@@ -141,7 +144,9 @@ class Arbiter {
     this.cleaning = null;
     if (this.stopping) return this.exit(this.managerStopCode && this.managerStopCode > 0 ? this.managerStopCode : 0);
     if (this.managerStopCode !== null) return this.exit(code ?? this.managerStopCode);
-    if (code === EXIT_BAD_CONFIG || code === EXIT_SOCKET) return this.exit(code === EXIT_SOCKET ? 1 : 2);
+    // at first start these are final; for a respawn (the file being edited, the socket briefly
+    // taken) giving up would leave the host with no companions at all: keep retrying
+    if (this.generation === 1 && (code === EXIT_BAD_CONFIG || code === EXIT_SOCKET)) return this.exit(code === EXIT_SOCKET ? 1 : 2);
     if (upMs >= RESPAWN_RESET_MS) this.failures = 0;
     const delay = Math.min(RESPAWN_MIN_MS * 2 ** this.failures, RESPAWN_MAX_MS);
     this.failures++;

@@ -35,6 +35,9 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
   process.on("SIGUSR2", () => {});
   process.on("SIGPIPE", () => {});
+  // a bug must not take every companion down with the manager: log it and keep supervising
+  process.on("uncaughtException", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
+  process.on("unhandledRejection", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   clearSignalMask();
   const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
   setParentDeathSignal(15);

@@ -187,3 +187,23 @@ stdout = "deaf.log"
   expect(alive(old.pid!)).toBe(false);
   expect(alive(next.pid!)).toBe(true);
 });
+
+test("a manager that dies while the config file is broken: sup keeps retrying, and recovers once the file is fixed", async () => {
+  const good = `${HEAD}
+[companions.a]
+command = "forever"
+`;
+  f = new SupFixture(good);
+  await f.start({ env: { SUP_RESPAWN_MIN_MS: "100", SUP_RESPAWN_MAX_MS: "200" } });
+  const a = await f.waitState("a", "RUNNING");
+  const manager = f.managerPid()!;
+  f.write(`${HEAD}\n[companions.a]\ncommand = "forever"\nstop_sigal = "TERM"\n`);
+  process.kill(manager, "SIGKILL");
+  // the respawned manager refuses the broken file and exits; the arbiter must not give up
+  await waitFor("two respawned managers to report the broken file", () => f.output, (o) => (o.match(/stop_sigal/g) ?? []).length >= 2);
+  expect(f.exitCode).toBeNull();
+  expect(alive(a.pid!)).toBe(false);
+  f.write(good);
+  const a2 = await f.waitEntry("a", "to run again under a new manager", (e) => e.state === "RUNNING" && e.pid !== a.pid, 20_000);
+  expect(a2.pid).toBeNumber();
+});
