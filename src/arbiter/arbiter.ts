@@ -59,7 +59,6 @@ export async function runArbiter(file: string): Promise<number> {
 
 class Arbiter {
   private manager: Subprocess | null = null;
-  private managerPid = 0;
   /** process groups of the current manager's companions */
   private groups = new Map<number, OwnedGroup>();
   private stopping: "graceful" | "fast" | null = null;
@@ -106,7 +105,6 @@ class Arbiter {
       onExit: (_p, code, signal) => this.onManagerExit(code, signal ? String(signal) : null, performance.now() - started),
     });
     this.manager = proc;
-    this.managerPid = proc.pid;
     if (this.stopping) this.forward(this.stopping === "fast" ? "SIGQUIT" : "SIGTERM");
   }
 
@@ -133,9 +131,8 @@ class Arbiter {
   }
 
   private async onManagerExit(code: number | null, signal: string | null, upMs: number): Promise<void> {
-    const pid = this.managerPid;
+    const pid = this.manager?.pid ?? 0;
     this.manager = null;
-    this.managerPid = 0;
     const intended = this.stopping !== null || this.managerStopCode !== null;
     if (!intended) log(`manager ${pid} died unexpectedly (${signal ? `killed by ${signal}` : `exit ${code}`})`);
     // no companion of that manager may survive into the next generation
@@ -161,7 +158,7 @@ class Arbiter {
   private async killLeftovers(deadManager: number, graceMs?: number): Promise<void> {
     const groups = new Map(this.groups);
     for (const p of childrenOf(process.pid)) {
-      if (p.pid !== this.managerPid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, { pgid: p.pgid, signal: "SIGTERM", stopMs: 10_000 });
+      if (p.pid !== this.manager?.pid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, { pgid: p.pgid, signal: "SIGTERM", stopMs: 10_000 });
     }
     this.groups.clear();
     groups.delete(process.pid); // never our own group
@@ -194,7 +191,7 @@ class Arbiter {
   /** reap exited orphans re-parented to us, by pid (never waitpid(-1): that steals Bun's exits) */
   reapOrphans(): void {
     for (const p of childrenOf(process.pid)) {
-      if (p.state === "Z" && p.pid !== this.managerPid) reap(p.pid);
+      if (p.state === "Z" && p.pid !== this.manager?.pid) reap(p.pid);
     }
   }
 
@@ -205,9 +202,9 @@ class Arbiter {
   }
 
   forward(signal: string): void {
-    if (this.manager && this.managerPid) {
+    if (this.manager) {
       try {
-        process.kill(this.managerPid, signal);
+        process.kill(this.manager.pid, signal);
       } catch {}
     }
   }

@@ -36,7 +36,7 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
       const path = [...prefix, ...(issue.path as (string | number)[])];
       let message = issue.message;
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) report([...path, k], `unknown key${suggest(k, prefix)}`);
+        for (const k of issue.keys) report([...path, k], `unknown key${suggest(k)}`);
         continue;
       }
       if (issue.code === "invalid_type" && /received undefined/.test(message)) message = "is required";
@@ -174,7 +174,7 @@ function stableJson(v: unknown): string {
 }
 
 const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "graceful_timeout", "fail_fast"];
-function suggest(key: string, _prefix: (string | number)[]): string {
+function suggest(key: string): string {
   let best: string | undefined;
   let bestD = 3;
   for (const k of KNOWN_KEYS) {

@@ -64,12 +64,11 @@ export class Supervisor {
         let item: Queued | undefined;
         while ((item = this.queue.shift())) this.handle(item);
         // deadlines already due (a zero restart_delay, a late timer) run now, not a timer later
-        if (!this.enqueueDue()) break;
+        if (!this.scanDeadlines()) break;
       }
     } finally {
       this.draining = false;
     }
-    this.arm();
     this.checkShutdownDone();
   }
 
@@ -131,32 +130,30 @@ export class Supervisor {
     this.queue.unshift({ name, event: { type: "spawned", pid } });
   }
 
-  /** one timer for the earliest deadline */
-  private arm(): void {
+  /**
+   * One pass over the deadlines: queue a `deadline` event for each one already due (true), or,
+   * when none is, arm the one timer for the earliest (false).
+   */
+  private scanDeadlines(): boolean {
+    const now = this.host.now().mono;
+    let due = false;
     let earliest: number | null = null;
     for (const c of this.companions.values()) {
-      if (c.deadline !== null && (earliest === null || c.deadline < earliest)) earliest = c.deadline;
+      if (c.deadline === null) continue;
+      if (c.deadline <= now) {
+        this.queue.push({ name: c.name, event: { type: "deadline" } });
+        due = true;
+      } else if (earliest === null || c.deadline < earliest) earliest = c.deadline;
     }
-    if (earliest === this.armedAt) return;
+    if (due || earliest === this.armedAt) return due;
     this.armedAt = earliest;
     this.host.timer(earliest, () => this.onTimer());
+    return false;
   }
 
   private onTimer(): void {
     this.armedAt = null;
     this.drain();
-  }
-
-  private enqueueDue(): boolean {
-    const now = this.host.now().mono;
-    let any = false;
-    for (const c of this.companions.values()) {
-      if (c.deadline !== null && c.deadline <= now) {
-        this.queue.push({ name: c.name, event: { type: "deadline" } });
-        any = true;
-      }
-    }
-    return any;
   }
 
   // ---------- what the front ends use
