@@ -9,7 +9,8 @@ import { census, killAll, type Proc } from "./census.ts";
 import { waitFor } from "./wait.ts";
 
 export const ROOT = resolve(import.meta.dir, "../..");
-export const SUP = join(ROOT, "dist/sup");
+/** the binary under test: dist/sup, or SUP_TEST_BIN (lets parallel work build and test its own copy) */
+export const SUP = process.env.SUP_TEST_BIN || join(ROOT, "dist/sup");
 export const FIXTURES = join(ROOT, "test/fixtures");
 
 export interface Entry {
