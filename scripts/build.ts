@@ -6,5 +6,5 @@ import { $ } from "bun";
 const root = new URL("..", import.meta.url).pathname;
 const i = process.argv.indexOf("--outfile");
 const out = i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : `${root}dist/sup`;
-await $`bun build --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${root}src/cli/main.ts --outfile ${out}`.quiet();
+await $`${process.execPath} build --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${root}src/cli/main.ts --outfile ${out}`.quiet();
 console.log(`built ${out}`);

@@ -3,12 +3,13 @@
 import { $ } from "bun";
 
 const root = new URL("..", import.meta.url).pathname;
+const bun = process.execPath; // this Bun, wherever it is: it need not be on the PATH
 process.chdir(root);
 const only = process.argv.slice(2);
 let passed = 0;
 let failed = 0;
 
-const tsc = await $`bun x tsc --noEmit -p .`.nothrow();
+const tsc = await $`${bun} x tsc --noEmit -p .`.nothrow();
 if (tsc.exitCode === 0) {
   passed++;
   console.log("typecheck: ok");
@@ -17,13 +18,13 @@ if (tsc.exitCode === 0) {
   console.log("typecheck: FAILED");
 }
 
-const build = await $`bun scripts/build.ts`.nothrow();
+const build = await $`${bun} scripts/build.ts`.nothrow();
 if (build.exitCode !== 0) {
   console.log(`${passed} passed, ${failed + 1} failed`);
   process.exit(1);
 }
 
-const proc = Bun.spawn(["bun", "test", ...(only.length ? only : ["test/"])], { stdio: ["ignore", "inherit", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
+const proc = Bun.spawn([bun, "test", ...(only.length ? only : ["test/"])], { stdio: ["ignore", "inherit", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
 let err = "";
 const dec = new TextDecoder();
 for await (const chunk of proc.stderr) {
