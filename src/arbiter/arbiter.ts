@@ -8,9 +8,12 @@ import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
 import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
+import { existsSync } from "node:fs";
+import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { childrenOf } from "../os/proc.ts";
 import { selfCommand } from "../os/self.ts";
+import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 // manager respawn backoff; the env knobs exist for chaos tests that kill the manager 50 times
 const RESPAWN_MIN_MS = Number(process.env.SUP_RESPAWN_MIN_MS || 1000);
@@ -36,6 +39,9 @@ export async function runArbiter(file: string): Promise<number> {
   process.on("SIGUSR2", () => {});
   process.on("SIGPIPE", () => {});
   process.on("SIGCHLD", () => arbiter?.reapOrphans());
+  // a bug must never leave sup alive and supervising nothing: log it, keep the manager going
+  process.on("uncaughtException", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
+  process.on("unhandledRejection", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   blockSignals(ARBITER_SIGNALS, false); // held across the start-up re-exec (cli/main.ts): deliver now
 
   const loaded = await loadConfig(file);
@@ -72,7 +78,9 @@ class Arbiter {
   /** the manager has its signal handlers and socket; until then reload signals wait */
   private ready = false;
   private held = new Set<string>();
-  private respawnTimer: ReturnType<typeof setTimeout> | null = null;
+  private respawnTimer: LongTimer | null = null;
+  /** the soft RLIMIT_NOFILE sup was started with, handed to the manager for its companions */
+  private readonly nofile = operatorNofile();
   private finish!: (code: number) => void;
   private done = false;
 
@@ -89,23 +97,46 @@ class Arbiter {
   }
 
   private spawnManager(): void {
-    this.generation++;
     this.respawnTimer = null;
+    if (this.stopping || this.done) return;
+    this.generation++;
     this.ready = false;
     this.groups.clear();
     this.managerStopCode = null;
     const started = performance.now();
-    const proc = Bun.spawn({
-      cmd: selfCommand("__manager", "-c", this.file),
-      env: { ...process.env, SUP_MANAGER_PARENT: String(process.pid) },
-      stdio: ["ignore", "inherit", "inherit"],
-      detached: true, // operator signals reach the arbiter only; it decides what the manager gets
-      serialization: "json",
-      ipc: (msg) => this.onMessage(msg as ToArbiter),
-      onExit: (_p, code, signal) => this.onManagerExit(code, signal ? String(signal) : null, performance.now() - started),
-    });
+    const [exe, ...args] = managerCommand(this.file);
+    const env: Record<string, string | undefined> = { ...process.env, SUP_MANAGER_PARENT: String(process.pid) };
+    if (this.nofile !== null) env.SUP_MANAGER_NOFILE = this.nofile === Infinity ? "unlimited" : String(this.nofile);
+    let proc: Subprocess;
+    try {
+      proc = Bun.spawn({
+        cmd: [exe!, ...args],
+        argv0: process.execPath,
+        env,
+        stdio: ["ignore", "inherit", "inherit"],
+        detached: true, // operator signals reach the arbiter only; it decides what the manager gets
+        serialization: "json",
+        ipc: (msg) => this.onMessage(msg as ToArbiter),
+        onExit: (_p, code, signal) => void this.onManagerExit(code, signal ? String(signal) : null, performance.now() - started),
+      });
+    } catch (e) {
+      // the binary was removed or replaced, no processes or memory left: never sit alive with
+      // nothing supervised; say why and try again with the manager backoff
+      const err = e as NodeJS.ErrnoException;
+      this.scheduleRespawn(`cannot spawn the manager (${exe}): ${err?.message ?? err}`, 0);
+      return;
+    }
     this.manager = proc;
     if (this.stopping) this.forward(this.stopping === "fast" ? "SIGQUIT" : "SIGTERM");
+  }
+
+  /** respawn the manager after the next backoff step (1 s, 2 s … 30 s; reset after 60 s up) */
+  private scheduleRespawn(why: string, upMs: number): void {
+    if (upMs >= RESPAWN_RESET_MS) this.failures = 0;
+    const delay = Math.min(RESPAWN_MIN_MS * 2 ** Math.min(this.failures, 30), RESPAWN_MAX_MS);
+    this.failures++;
+    log(`${why}; respawning the manager in ${delay / 1000}s`);
+    this.respawnTimer = setLongTimeout(() => this.spawnManager(), delay);
   }
 
   private onMessage(msg: ToArbiter): void {
@@ -136,7 +167,7 @@ class Arbiter {
     const intended = this.stopping !== null || this.managerStopCode !== null;
     if (!intended) log(`manager ${pid} died unexpectedly (${signal ? `killed by ${signal}` : `exit ${code}`})`);
     // no companion of that manager may survive into the next generation
-    this.cleaning = this.killLeftovers(pid, intended ? 0 : undefined);
+    this.cleaning = this.killLeftovers(pid, intended ? 0 : undefined).catch((e) => log(`internal error while stopping leftovers: ${(e as Error)?.stack ?? e}`));
     await this.cleaning;
     this.cleaning = null;
     if (this.stopping) return this.exit(this.managerStopCode && this.managerStopCode > 0 ? this.managerStopCode : 0);
@@ -144,11 +175,7 @@ class Arbiter {
     // at first start these are final; for a respawn (the file being edited, the socket briefly
     // taken) giving up would leave the host with no companions at all: keep retrying
     if (this.generation === 1 && (code === EXIT_BAD_CONFIG || code === EXIT_SOCKET)) return this.exit(code === EXIT_SOCKET ? 1 : 2);
-    if (upMs >= RESPAWN_RESET_MS) this.failures = 0;
-    const delay = Math.min(RESPAWN_MIN_MS * 2 ** this.failures, RESPAWN_MAX_MS);
-    this.failures++;
-    log(`respawning the manager in ${delay / 1000}s`);
-    this.respawnTimer = setTimeout(() => this.spawnManager(), delay);
+    this.scheduleRespawn(`manager ${pid} is gone`, upMs);
   }
 
   /**
@@ -176,13 +203,15 @@ class Arbiter {
     const found = left.length;
     for (const pgid of left) signalGroup(pgid, graceMs === 0 ? "SIGKILL" : groups.get(pgid)!.signal);
     const start = performance.now();
-    while (left.length) {
+    // until every group is gone: each gets its own stop_timeout, however long, then SIGKILL;
+    // nothing is ever abandoned (a survivor would run twice beside the next manager's copy)
+    for (let pause = 20; left.length; pause = Math.min(pause * 2, 500)) {
       this.reapOrphans();
       left = left.filter(alive);
       const elapsed = performance.now() - start;
       for (const g of left) if (this.killNow || elapsed >= (graceMs ?? groups.get(g)!.stopMs)) signalGroup(g, "SIGKILL");
-      if (!left.length || elapsed > 60_000) break;
-      await Bun.sleep(20);
+      if (!left.length) break;
+      await Bun.sleep(this.killNow ? 20 : pause);
     }
     this.reapOrphans();
     log(`stopped ${found} leftover process group(s) of manager ${deadManager}`);
@@ -218,7 +247,7 @@ class Arbiter {
     this.stopping = kind;
     log(`${why}: ${kind === "fast" ? "fast stop (SIGKILL)" : "graceful stop"}`);
     if (this.respawnTimer) {
-      clearTimeout(this.respawnTimer);
+      this.respawnTimer.clear();
       this.respawnTimer = null;
     }
     if (this.cleaning) {
@@ -233,7 +262,7 @@ class Arbiter {
 
   /** past the stop budget, SIGKILL the manager and every group it owned */
   private armBudget(budget: number): void {
-    setTimeout(() => {
+    setLongTimeout(() => {
       if (this.done) return;
       log(`stop budget of ${budget / 1000}s spent; killing what is left`);
       this.forward("SIGKILL");
@@ -253,4 +282,15 @@ function signalGroup(pgid: number, signal: string): void {
   try {
     process.kill(-pgid, signal);
   } catch {}
+}
+
+/**
+ * How to run the manager: this very executable through /proc/self/exe, which stays valid when
+ * the file was removed or replaced (an upgrade by rename) and keeps arbiter and manager on one
+ * version; SUP_MANAGER_EXE names another file (tests use it to make the spawn fail).
+ */
+function managerCommand(file: string): string[] {
+  const cmd = selfCommand("__manager", "-c", file);
+  const exe = process.env.SUP_MANAGER_EXE || (existsSync("/proc/self/exe") ? "/proc/self/exe" : cmd[0]!);
+  return [exe, ...cmd.slice(1)];
 }

@@ -149,7 +149,16 @@ const strayProcess: Cell<"spawned"> = (c, ev) => ({
   ],
 });
 
-const spawnFailed: Cell<"spawnFailed"> = (c, ev) => {
+const spawnFailed: Cell<"spawnFailed"> = (c, ev, now) => {
+  if (ev.transient && !c.removed) {
+    // STARTING -> BACKOFF: a shortage (no fds, no memory) passes; retry with backoff, never FATAL
+    const failures = c.failures + 1;
+    const delay = retryDelayMs(c.spec, failures) || 1000;
+    return {
+      next: { ...c, state: "BACKOFF", pid: null, failures, restartPending: false, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay, reason: ev.reason },
+      effects: [],
+    };
+  }
   // any -> FATAL: the command could not be spawned
   const next: Companion = { ...c, state: "FATAL", pid: null, deadline: null, restartPending: false, reason: ev.reason };
   if (c.removed) return { next, effects: [{ type: "gone" }] };

@@ -20,7 +20,7 @@ export type Event =
   | { type: "kill" } // fast stop: SIGKILL the group now
   | { type: "changed"; spec: CompanionSpec } // reread: new config for this name
   | { type: "spawned"; pid: number }
-  | { type: "spawnFailed"; reason: string }
+  | { type: "spawnFailed"; reason: string; transient?: boolean } // transient: a shortage (fds, memory) that passes
   | { type: "exited"; pid: number; code: number | null; signal: string | null }
   | { type: "deadline" };
 export type EventType = Event["type"];

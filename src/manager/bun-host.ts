@@ -1,18 +1,26 @@
 // The real Host: Bun.spawn with each companion in its own session and process group, log
-// files opened for append, signals to whole groups, one setTimeout, logs to stderr.
-import { closeSync, openSync, statSync } from "node:fs";
+// files opened for append, signals to whole groups, one timer of any length, logs to stderr.
+// Spawns stop short of the last FD_RESERVE fds, and children get the operator's RLIMIT_NOFILE.
+import { accessSync, closeSync, constants, openSync, statSync } from "node:fs";
 import type { CompanionSpec, ErrOutput } from "../config/schema.ts";
 import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
 import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
+import { FD_RESERVE, fdBudget, operatorNofile, withSoftNofile } from "../os/fds.ts";
+import { procInfo } from "../os/proc.ts";
+import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 /** environment variables of sup's own that companions must not see */
 const INTERNAL_ENV = /^(SUP_MANAGER_|SUP_ARBITER_|NODE_CHANNEL_|BUN_INTERNAL_)/;
 
 export class BunHost implements Host {
-  private handle: ReturnType<typeof setTimeout> | null = null;
+  private handle: LongTimer | null = null;
   private readonly baseEnv: Record<string, string>;
+  private readonly fds = fdBudget();
+  /** the soft RLIMIT_NOFILE companions get: the one sup was started with */
+  private readonly nofile = operatorNofile();
+  private warnedNofile = false;
 
   constructor(
     private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; exit: (code: number) => void },
@@ -29,13 +37,18 @@ export class BunHost implements Host {
 
   spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number {
     const env = { ...this.baseEnv, ...spec.env };
-    if (!isDir(spec.cwd)) throw new SpawnError(`cwd not found: ${spec.cwd}`);
+    checkCwd(spec.cwd);
+    const free = this.fds.free();
+    if (free < FD_RESERVE + 4) {
+      throw new SpawnError(`too many open files: ${this.fds.limit - free} of ${this.fds.limit} fds in use, ${FD_RESERVE} kept for the control socket`, true);
+    }
+    this.fds.used();
     const opened: number[] = [];
     try {
       const out = this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
       const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : this.stdio(spec.stderr, "stderr", opened);
-      const proc = Bun.spawn({
+      const { value: proc, lowered } = withSoftNofile(this.nofile, this.fds, () => Bun.spawn({
         cmd: spec.argv,
         cwd: spec.cwd,
         env,
@@ -48,11 +61,15 @@ export class BunHost implements Host {
           } catch {}
           onExit(p.pid, signal ? null : code, signal ? String(signal) : null);
         },
-      });
+      }));
+      if (!lowered && this.nofile !== null && this.nofile < this.fds.limit && !this.warnedNofile) {
+        this.warnedNofile = true;
+        log(`warning: sup holds too many fds to hand companions RLIMIT_NOFILE ${this.nofile} for now; ${spec.name} got ${this.fds.limit}`);
+      }
       return proc.pid;
     } catch (e) {
       if (e instanceof SpawnError) throw e;
-      throw new SpawnError(spawnReason(e as NodeJS.ErrnoException, spec));
+      throw spawnReason(e as NodeJS.ErrnoException, spec);
     } finally {
       for (const fd of opened) closeSync(fd);
     }
@@ -67,7 +84,8 @@ export class BunHost implements Host {
       return fd;
     } catch (e) {
       const err = e as NodeJS.ErrnoException;
-      throw new SpawnError(`cannot open ${which} log file ${o.path}: ${err.code === "EACCES" ? "permission denied" : err.code === "ENOENT" ? "folder not found" : err.code === "EISDIR" ? "is a folder" : err.message}`);
+      const why = err.code === "EACCES" ? "permission denied" : err.code === "ENOENT" ? "folder not found" : err.code === "EISDIR" ? "is a folder" : shortage(err) ?? err.message;
+      throw new SpawnError(`cannot open ${which} log file ${o.path}: ${why}`, shortage(err) !== null);
     }
   }
 
@@ -87,11 +105,16 @@ export class BunHost implements Host {
   }
 
   timer(atMono: number | null, fn: () => void): void {
-    if (this.handle) clearTimeout(this.handle);
+    this.handle?.clear();
     this.handle = null;
     if (atMono === null) return;
-    // +1 ms: a timer that fires a hair early would find nothing due and re-arm for ~0 ms
-    this.handle = setTimeout(fn, Math.max(0, atMono - performance.now()) + 1);
+    // any distance (re-armed in steps past setTimeout's 24.8 days), and never early
+    this.handle = setLongTimeout(fn, atMono - performance.now());
+  }
+
+  exitPending(pid: number): boolean {
+    const p = procInfo(pid);
+    return p === null || p.state === "Z" || p.state === "X";
   }
 
   log(message: string): void {
@@ -111,18 +134,41 @@ export class BunHost implements Host {
   }
 }
 
-function isDir(path: string): boolean {
+/** the companion's cwd must be a folder sup can enter; say which of those it is not */
+function checkCwd(cwd: string): void {
+  let st;
   try {
-    return statSync(path).isDirectory();
+    st = statSync(cwd);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "EACCES") throw new SpawnError(`cannot enter cwd ${cwd}: permission denied`);
+    if (shortage(err)) throw new SpawnError(`cannot check cwd ${cwd}: ${shortage(err)}`, true);
+    throw new SpawnError(`cwd not found: ${cwd}`);
+  }
+  if (!st.isDirectory()) throw new SpawnError(`cwd is not a folder: ${cwd}`);
+  try {
+    accessSync(cwd, constants.X_OK);
   } catch {
-    return false;
+    throw new SpawnError(`cannot enter cwd ${cwd}: permission denied`);
   }
 }
 
-function spawnReason(e: NodeJS.ErrnoException, spec: CompanionSpec): string {
+/** the shortages that pass (fds, processes, memory): a reason, or null for any other error */
+function shortage(e: NodeJS.ErrnoException | undefined): string | null {
+  const code = e?.code ?? /\b(EMFILE|ENFILE|EAGAIN|ENOMEM)\b/.exec(`${e?.message ?? ""}`)?.[1];
+  if (code === "EMFILE") return "too many open files (EMFILE)";
+  if (code === "ENFILE") return "too many open files in the system (ENFILE)";
+  if (code === "EAGAIN") return "no processes left (EAGAIN)";
+  if (code === "ENOMEM") return "out of memory (ENOMEM)";
+  return null;
+}
+
+function spawnReason(e: NodeJS.ErrnoException, spec: CompanionSpec): SpawnError {
   const cmd = spec.argv[0] ?? "";
   const msg = `${e?.message ?? e}`;
-  if (e?.code === "ENOENT" || /ENOENT|no such file/i.test(msg)) return `command not found: ${cmd}`;
-  if (e?.code === "EACCES" || /EACCES|permission denied/i.test(msg)) return `permission denied: ${cmd}`;
-  return `spawn failed: ${msg}`;
+  const short = shortage(e);
+  if (short) return new SpawnError(`cannot spawn ${cmd}: ${short}`, true);
+  if (e?.code === "ENOENT" || /ENOENT|no such file/i.test(msg)) return new SpawnError(`command not found: ${cmd}`);
+  if (e?.code === "EACCES" || /EACCES|permission denied/i.test(msg)) return new SpawnError(`permission denied: ${cmd}`);
+  return new SpawnError(`spawn failed: ${msg}`);
 }

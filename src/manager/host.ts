@@ -3,7 +3,19 @@
 import type { CompanionSpec } from "../config/schema.ts";
 import type { Clock } from "../core/types.ts";
 
-export class SpawnError extends Error {}
+/**
+ * A companion could not be spawned. `transient`: the cause is a shortage that passes (no fds
+ * left: EMFILE/ENFILE; no processes or memory: EAGAIN/ENOMEM), so the loop retries with backoff
+ * instead of giving up (FATAL).
+ */
+export class SpawnError extends Error {
+  constructor(
+    message: string,
+    readonly transient = false,
+  ) {
+    super(message);
+  }
+}
 
 /** a companion's process group: how to stop it if its manager is gone */
 export interface OwnedGroup {
@@ -18,7 +30,12 @@ export interface Host {
   spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number;
   /** deliver a signal to a pid or its whole group; a process already gone is not an error */
   signal(pid: number, signal: string, group: boolean): void;
-  /** the one timer: fire `fn` at monotonic `atMono`; null clears it */
+  /**
+   * The process has ended but its exit has not been delivered yet (a zombie, or already gone):
+   * the loop then lets the exit arrive before it acts on a deadline that fell due meanwhile.
+   */
+  exitPending?(pid: number): boolean;
+  /** the one timer: fire `fn` at monotonic `atMono` (any distance, never early); null clears it */
   timer(atMono: number | null, fn: () => void): void;
   log(message: string): void;
   /** process groups the manager now owns, for the arbiter to clean up if the manager dies */

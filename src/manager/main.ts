@@ -4,7 +4,8 @@ import { configPath, loadConfig } from "../config/load.ts";
 import { gracefulBudgetMs } from "../config/validate.ts";
 import { ControlServer, SocketPathError } from "../control/server.ts";
 import type { ControlApi } from "../control/protocol.ts";
-import { clearSignalMask, getppid, setParentDeathSignal } from "../os/libc.ts";
+import { basename } from "node:path";
+import { clearSignalMask, getppid, setParentDeathSignal, setProcessName } from "../os/libc.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
@@ -28,9 +29,16 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     early = fast ? "fast" : (early ?? "graceful");
   };
   let onHup: () => void = () => {};
-  process.on("SIGTERM", () => onStop(false));
-  process.on("SIGINT", () => onStop(false));
-  process.on("SIGQUIT", () => onStop(true));
+  const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
+  /** say which signal makes sup stop, and whether it is the arbiter's death (PDEATHSIG) */
+  const stopSignal = (sig: string, fast: boolean) => {
+    if (parent && getppid() !== parent) log(`${sig}: arbiter ${parent} is gone (parent-death signal); stopping every companion`);
+    else log(`${sig} received: ${fast ? "fast stop (SIGKILL)" : "graceful stop"} of every companion`);
+    onStop(fast);
+  };
+  process.on("SIGTERM", () => stopSignal("SIGTERM", false));
+  process.on("SIGINT", () => stopSignal("SIGINT", false));
+  process.on("SIGQUIT", () => stopSignal("SIGQUIT", true));
   process.on("SIGHUP", () => onHup());
   process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
   process.on("SIGUSR2", () => {});
@@ -39,8 +47,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   process.on("uncaughtException", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   process.on("unhandledRejection", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   clearSignalMask();
-  const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
   setParentDeathSignal(15);
+  setProcessName(basename(process.argv0 || "sup").replace(/ \(deleted\)$/, ""));
   if (parent && getppid() !== parent) {
     log(`arbiter ${parent} is gone before the manager started; exiting`);
     process.exit(1);
@@ -94,10 +102,19 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
         return { ok: false as const, error: next.problems.join("; ") };
       }
       const result = sup.reread(next.config);
-      if (next.config.socket !== config.socket && server) await moveSocket(next.config.socket);
-      config = next.config;
+      let applied = next.config;
+      if (next.config.socket !== config.socket && server) {
+        const problem = await moveSocket(next.config.socket);
+        if (problem) {
+          // what sup reports stays true: the old path stays in force and a later reread retries
+          result.warnings.push(problem);
+          applied = { ...next.config, socket: config.socket };
+        }
+      }
+      config = applied;
+      sup.adoptConfig(config);
       tell({ t: "budget", ms: gracefulBudgetMs(config) });
-      log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}`);
+      log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
       return { ok: true as const, result };
     });
     rereads = run.then(() => undefined, () => undefined);
@@ -115,17 +132,21 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   };
 
   server = new ControlServer(api, log);
-  const moveSocket = async (path: string) => {
+  /** take the new path first, then let go of the old one; returns what went wrong, or null */
+  const moveSocket = async (path: string): Promise<string | null> => {
     const next = new ControlServer(api, log);
     try {
       await next.listen(path);
     } catch (e) {
-      log(`reread: cannot move the control socket to ${path}: ${(e as Error).message}; keeping ${config.socket}`);
-      return;
+      const problem = `cannot move the control socket to ${path}: ${(e as Error).message}; still serving ${config.socket}`;
+      log(`reread: ${problem}`);
+      return problem;
     }
-    server?.stop();
+    // open connections (the client that asked for this reread among them) keep their replies
+    server?.stopListening();
     server = next;
     log(`control socket moved to ${path}`);
+    return null;
   };
   try {
     await server.listen(config.socket);

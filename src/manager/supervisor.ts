@@ -13,7 +13,13 @@ export interface RereadResult {
   removed: string[];
   restarted: string[];
   unchanged: string[];
+  /** what could not be applied (a socket path that cannot be taken); the old setting stays */
+  warnings: string[];
 }
+
+/** how long a due deadline waits for an exit that already happened, and how often it looks (ms) */
+const EXIT_WAIT_MS = 1000;
+const EXIT_WAIT_STEP_MS = 5;
 
 type Queued = { name: string; event: Event; reply?: (r: Reply | undefined) => void };
 
@@ -25,6 +31,8 @@ export class Supervisor {
   private draining = false;
   private armedAt: number | null = null;
   private shutdown: { code: number; fast: boolean } | null = null;
+  /** companions whose due deadline waits for an exit already under way: since (mono ms) */
+  private waitingExit = new Map<string, number>();
   private exited = false;
 
   constructor(
@@ -36,6 +44,11 @@ export class Supervisor {
 
   get current(): SupConfig {
     return this.config;
+  }
+
+  /** the config as finally applied by a reread (a socket move may have been kept back) */
+  adoptConfig(config: SupConfig): void {
+    this.config = config;
   }
 
   /** start every companion, in config order */
@@ -121,7 +134,7 @@ export class Supervisor {
       });
     } catch (e) {
       const reason = e instanceof SpawnError ? e.message : `spawn failed: ${(e as Error)?.message ?? e}`;
-      this.queue.unshift({ name, event: { type: "spawnFailed", reason } });
+      this.queue.unshift({ name, event: { type: "spawnFailed", reason, transient: e instanceof SpawnError && e.transient } });
       return;
     }
     returned = true;
@@ -141,6 +154,12 @@ export class Supervisor {
     for (const c of this.companions.values()) {
       if (c.deadline === null) continue;
       if (c.deadline <= now) {
+        if (this.exitFirst(c, now)) {
+          // its process already ended (the loop stalled): take the exit first, look again soon
+          const again = now + EXIT_WAIT_STEP_MS;
+          if (earliest === null || again < earliest) earliest = again;
+          continue;
+        }
         this.queue.push({ name: c.name, event: { type: "deadline" } });
         due = true;
       } else if (earliest === null || c.deadline < earliest) earliest = c.deadline;
@@ -148,6 +167,25 @@ export class Supervisor {
     if (due || earliest === this.armedAt) return due;
     this.armedAt = earliest;
     this.host.timer(earliest, () => this.onTimer());
+    return false;
+  }
+
+  /**
+   * Exits that already happened go before deadlines that fell due meanwhile (contract §4): true
+   * while `c`'s process has ended but its exit event has not arrived, for at most EXIT_WAIT_MS.
+   */
+  private exitFirst(c: Companion, now: number): boolean {
+    if (c.pid === null || !this.host.exitPending?.(c.pid)) {
+      this.waitingExit.delete(c.name);
+      return false;
+    }
+    const since = this.waitingExit.get(c.name);
+    if (since === undefined) {
+      this.waitingExit.set(c.name, now);
+      return true;
+    }
+    if (now - since < EXIT_WAIT_MS) return true;
+    this.waitingExit.delete(c.name);
     return false;
   }
 
@@ -188,7 +226,7 @@ export class Supervisor {
 
   /** apply a validated new config as a per-companion diff; unchanged companions are not touched */
   reread(next: SupConfig): RereadResult {
-    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [] };
+    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [], warnings: [] };
     const wanted = new Map(next.companions.map((s) => [s.name, s]));
     this.config = next;
     for (const name of [...this.order]) {

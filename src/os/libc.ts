@@ -1,5 +1,5 @@
 // The few libc calls Bun does not expose, through bun:ffi: parent-death signal, subreaper,
-// signal mask, getppid, waitpid by pid, execve. Loaded lazily; every call degrades to a no-op
+// signal mask, getppid, waitpid by pid, execve, resource limits, poll. Loaded lazily; every call degrades to a no-op
 // (returning false) where libc cannot be opened, so sup still runs, with weaker guarantees.
 import { dlopen, FFIType, ptr } from "bun:ffi";
 
@@ -20,6 +20,8 @@ function open() {
     getppid: { args: [], returns: FFIType.i32 },
     sigprocmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    prlimit64: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
   }).symbols;
 }
 
@@ -38,6 +40,17 @@ function libc(): Lib | null {
 export function setParentDeathSignal(signal: number): boolean {
   const l = libc();
   return !!l && l.prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0) === 0;
+}
+
+/**
+ * Set this process's name (comm, what ps/top show, at most 15 bytes): the manager runs from
+ * /proc/self/exe and would otherwise be named "exe". prctl(2) PR_SET_NAME.
+ */
+export function setProcessName(name: string): boolean {
+  const l = libc();
+  if (!l) return false;
+  const buf = Buffer.from(name.slice(0, 15) + "\0");
+  return l.prctl(15, BigInt(ptr(buf)), 0, 0, 0) === 0;
 }
 
 /** orphans below this process re-parent to it instead of to PID 1 */
@@ -102,4 +115,49 @@ export function execve(path: string, argv: string[], env: Record<string, string>
   const envArr = array(Object.entries(env).map(([k, v]) => `${k}=${v}`));
   fn(ptr(cstr(path)), ptr(argvArr), ptr(envArr));
   return false; // only reached when execve failed
+}
+
+/** RLIMIT_NOFILE, from <sys/resource.h> (Linux) */
+export const RLIMIT_NOFILE = 7;
+/** RLIM_INFINITY as a JS number: limits at or above 2^53 read as Infinity */
+const INF = 2n ** 64n - 1n;
+
+export interface Rlimit {
+  soft: number;
+  hard: number;
+}
+
+const toNum = (v: bigint) => (v === INF || v >= 2n ** 53n ? Infinity : Number(v));
+const toBig = (v: number) => (v === Infinity ? INF : BigInt(Math.floor(v)));
+
+/** getrlimit(2) of this process (prlimit64 with pid 0); null where libc is not reachable */
+export function getRlimit(resource: number): Rlimit | null {
+  const l = libc();
+  if (!l) return null;
+  const old = new BigUint64Array(2);
+  if (l.prlimit64(0, resource, null, ptr(old)) !== 0) return null;
+  return { soft: toNum(old[0]!), hard: toNum(old[1]!) };
+}
+
+/** setrlimit(2) of this process; false when the kernel refused (EPERM, EINVAL) or libc is missing */
+export function setRlimit(resource: number, limit: Rlimit): boolean {
+  const l = libc();
+  if (!l) return false;
+  const next = new BigUint64Array([toBig(limit.soft), toBig(limit.hard)]);
+  return l.prlimit64(0, resource, ptr(next), null) === 0;
+}
+
+const POLLOUT = 4;
+/**
+ * Can `fd` take a write now without blocking? poll(2) with a zero timeout. For a pipe, POLLOUT
+ * means at least one page is free, so a write of at most PIPE_BUF (4096) bytes completes at
+ * once (pipe(7)). Returns true where poll is not reachable (then writes may block).
+ */
+export function writable(fd: number): boolean {
+  const l = libc();
+  if (!l) return true;
+  const pfd = new Int32Array([fd, POLLOUT]); // struct pollfd { int fd; short events; short revents; }
+  const n = l.poll(ptr(pfd), 1, 0);
+  if (n <= 0) return n < 0; // 0: not writable; -1: let the write report the error
+  return true; // POLLOUT, or POLLERR/POLLHUP: the write will say which
 }

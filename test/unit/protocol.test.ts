@@ -33,7 +33,7 @@ class FakeApi implements ControlApi {
   commandReply: Reply = { ok: true, message: "web started" };
   rereadResult: { ok: true; result: RereadResult } | { ok: false; error: string } = {
     ok: true,
-    result: { added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"] },
+    result: { added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"], warnings: [] },
   };
   throwWith: unknown = null;
 

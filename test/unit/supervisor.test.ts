@@ -311,7 +311,7 @@ group("reread", () => {
     const signalsBefore = host.signals.length;
 
     const next = makeConfig({ a: { command: "a" }, b: { command: "b", restart_delay: 5 }, d: { command: "d", stop_timeout: 20 }, e: { command: "e" } });
-    expect(sup.reread(next)).toEqual({ added: ["e"], removed: ["c"], restarted: ["b"], unchanged: ["a", "d"] });
+    expect(sup.reread(next)).toEqual({ added: ["e"], removed: ["c"], restarted: ["b"], unchanged: ["a", "d"], warnings: [] });
     expect(sup.current).toBe(next);
 
     // a: untouched, same pid
@@ -348,7 +348,7 @@ group("reread", () => {
   test("the same config again changes nothing", () => {
     const { host, sup } = setup(four);
     sup.startAll();
-    expect(sup.reread(makeConfig(four))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a", "b", "c", "d"] });
+    expect(sup.reread(makeConfig(four))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a", "b", "c", "d"], warnings: [] });
     expect(host.signals).toEqual([]);
     expect(host.procs).toHaveLength(4);
   });
@@ -361,6 +361,7 @@ group("reread", () => {
       removed: ["y", "z"],
       restarted: ["m"],
       unchanged: [],
+      warnings: [],
     });
   });
 
@@ -404,8 +405,8 @@ group("reread", () => {
     sup.reread(makeConfig({ a: { command: "a" } }));
     expect(st("c").state).toBe("STOPPING");
     // removing it again while it drains does not list it twice
-    expect(sup.reread(makeConfig({ a: { command: "a" } }))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a"] });
-    expect(sup.reread(makeConfig({ a: { command: "a" }, c: { command: "c-new" } }))).toEqual({ added: ["c"], removed: [], restarted: [], unchanged: ["a"] });
+    expect(sup.reread(makeConfig({ a: { command: "a" } }))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a"], warnings: [] });
+    expect(sup.reread(makeConfig({ a: { command: "a" }, c: { command: "c-new" } }))).toEqual({ added: ["c"], removed: [], restarted: [], unchanged: ["a"], warnings: [] });
     expect(host.spawnsOf("c")).toHaveLength(1);
     expect(host.live("c").map((p) => p.pid)).toEqual([old]);
     expect(sup.names()).toEqual(["a", "c"]);
@@ -517,6 +518,7 @@ group("stopAll", () => {
       removed: [],
       restarted: [],
       unchanged: ["a", "b"],
+      warnings: [],
     });
     expect(host.procs.map((p) => p.name)).toEqual(["a", "b"]);
     expect(st("e").state).toBe("STOPPED");
