@@ -40,7 +40,9 @@ export class FakeHost implements Host {
   timerAt: number | null = null;
   private timerFn: (() => void) | null = null;
   private nextPid = 1000;
-  private failing = new Map<string, string>();
+  private failing = new Map<string, { reason: string; transient: boolean }>();
+  /** pids that have ended but whose exit the "OS" has not delivered yet (a stalled loop) */
+  undelivered = new Set<number>();
   private exitInSpawn = new Map<string, { code: number | null; signal: string | null }>();
 
   // ---------- Host
@@ -50,10 +52,10 @@ export class FakeHost implements Host {
   }
 
   spawn(spec: CompanionSpec, onExit: OnExit): number {
-    const reason = this.failing.get(spec.name);
-    if (reason !== undefined) {
+    const failure = this.failing.get(spec.name);
+    if (failure !== undefined) {
       this.failing.delete(spec.name);
-      throw new SpawnError(reason);
+      throw new SpawnError(failure.reason, failure.transient);
     }
     const proc: FakeProc = { pid: this.nextPid++, name: spec.name, spec, onExit, at: this.mono, alive: true };
     this.procs.push(proc);
@@ -69,6 +71,10 @@ export class FakeHost implements Host {
 
   signal(pid: number, signal: string, group: boolean): void {
     this.signals.push({ pid, signal, group, at: this.mono });
+  }
+
+  exitPending(pid: number): boolean {
+    return this.undelivered.has(pid);
   }
 
   timer(atMono: number | null, fn: () => void): void {
@@ -95,9 +101,22 @@ export class FakeHost implements Host {
 
   // ---------- what tests drive
 
-  /** the next spawn of `name` throws SpawnError(reason) */
-  failNextSpawn(name: string, reason: string): void {
-    this.failing.set(name, reason);
+  /** the next spawn of `name` throws SpawnError(reason); `transient`: a shortage that passes (EMFILE) */
+  failNextSpawn(name: string, reason: string, transient = false): void {
+    this.failing.set(name, { reason, transient });
+  }
+
+  /** the process of `name` ends now, but its exit is delivered only by deliver() (a stall) */
+  dieUndelivered(name: string): number {
+    const pid = this.pidOf(name);
+    this.undelivered.add(pid);
+    return pid;
+  }
+
+  /** deliver the held exit of `pid` */
+  deliver(pid: number, code: number | null = 0, signal: string | null = null): void {
+    this.undelivered.delete(pid);
+    this.exitPid(pid, code, signal);
   }
 
   /** the next spawn of `name` reports its exit synchronously, inside spawn() */
@@ -121,6 +140,18 @@ export class FakeHost implements Host {
       fn();
     }
     this.mono = t;
+  }
+
+  /** the loop was stopped (SIGSTOP) until `t`: the clock jumps, then the overdue timer fires once */
+  stallTo(t: number): void {
+    if (t < this.mono) throw new Error(`the monotonic clock cannot go back (${this.mono} -> ${t})`);
+    this.mono = t;
+    if (this.timerAt !== null && this.timerAt <= t) {
+      const fn = this.timerFn!;
+      this.timerAt = null;
+      this.timerFn = null;
+      fn();
+    }
   }
 
   /** the live process `pid` ends */

@@ -142,7 +142,7 @@ test("signal: name and signal checked, the name resolved, group passed through",
 
 test("reread: the diff, or the refusal that keeps the old config", async () => {
   const api = new FakeApi();
-  expect(await handleLine('{"cmd":"reread"}', api)).toEqual({ ok: true, added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"] });
+  expect(await handleLine('{"cmd":"reread"}', api)).toEqual({ ok: true, added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"], warnings: [] });
   api.rereadResult = { ok: false, error: 'companions.web.stop_signal: unknown signal "SIGTRM"' };
   const r = await handleLine('{"cmd":"reread","id":7}', api);
   expect(r).toEqual({
