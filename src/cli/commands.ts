@@ -3,8 +3,9 @@ import { parseArgs } from "citty";
 import { runArbiter } from "../arbiter/arbiter.ts";
 import { configPath, loadConfig } from "../config/load.ts";
 import { VERSION } from "../version.ts";
-import { checkFlags, configArg, UsageError } from "./args.ts";
+import { checkFlags, configArg, UsageError, wantsHelp } from "./args.ts";
 import { ctl, CTL_USAGE } from "./ctl.ts";
+import { err, out } from "./output.ts";
 
 const USAGE: Record<string, string> = {
   run: "usage: sup run [-c FILE]           run in the foreground (arbiter)",
@@ -30,8 +31,8 @@ The config is -c FILE, else $SUP_CONFIG, else ./sup.toml.
 }
 
 function helpRequested(raw: string[], cmd: string): boolean {
-  if (raw.includes("--help") || raw.includes("-h")) {
-    process.stdout.write(usage(cmd));
+  if (wantsHelp(raw)) {
+    out(usage(cmd));
     return true;
   }
   return false;
@@ -54,10 +55,10 @@ export const commands: Record<string, (raw: string[]) => Promise<number>> = {
     const file = configOnly(raw);
     const r = await loadConfig(file);
     if (!r.ok) {
-      process.stderr.write(`${file}: ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
+      err(`${file}: ${r.problems.length} problem(s):\n${r.problems.map((p) => `  ${p}`).join("\n")}\n`);
       return 2;
     }
-    process.stdout.write(`${file}: ok, ${r.config.companions.length} companion(s): ${r.config.companions.map((c) => c.name).join(", ")}\n`);
+    out(`${file}: ok, ${r.config.companions.length} companion(s): ${r.config.companions.map((c) => c.name).join(", ")}\n`);
     return 0;
   },
   async ctl(raw) {

@@ -9,6 +9,7 @@ import { formatUptime, type StatusEntry } from "../core/describe.ts";
 import { request, UnreachableError } from "../control/client.ts";
 import type { Json } from "../control/protocol.ts";
 import { checkFlags, configArg, UsageError } from "./args.ts";
+import { err, out } from "./output.ts";
 
 export const ctlArgs = {
   ...configArg,
@@ -53,7 +54,8 @@ export async function ctl(raw: string[]): Promise<number> {
     }
   } catch (e) {
     if (e instanceof UnreachableError) {
-      process.stderr.write(`sup: ${e.message}\n`);
+      const hint = args.socket && e.kind === "a regular file" ? ": did you mean -c?" : "";
+      err(`sup: ${e.message}${hint}\n`);
       return 3;
     }
     throw e;
@@ -67,7 +69,7 @@ function socketFromConfig(flag: string | undefined): string | { code: number } {
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    process.stderr.write(`sup: cannot read config ${file} to find the control socket; pass -c FILE or -s SOCKET\n`);
+    err(`sup: cannot read config ${file} to find the control socket; pass -c FILE or -s SOCKET\n`);
     return { code: 2 };
   }
   let socket = scanSocket(text);
@@ -76,7 +78,7 @@ function socketFromConfig(flag: string | undefined): string | { code: number } {
       const raw = Bun.TOML.parse(text) as { sup?: { socket?: unknown } };
       socket = typeof raw.sup?.socket === "string" ? raw.sup.socket : null;
     } catch (e) {
-      process.stderr.write(`sup: invalid TOML in ${file}: ${(e as Error).message}; pass -s SOCKET\n`);
+      err(`sup: invalid TOML in ${file}: ${(e as Error).message}; pass -s SOCKET\n`);
       return { code: 2 };
     }
   }
@@ -114,7 +116,7 @@ const paint = (s: string, state: string, width: number) => (color && STATE_COLOR
 async function status(socket: string, names: string[], json: boolean): Promise<number> {
   const [reply] = await request(socket, [{ cmd: "status", ...(names.length ? { names } : {}) }]);
   if (json) {
-    process.stdout.write(JSON.stringify(reply, null, 2) + "\n");
+    out(JSON.stringify(reply, null, 2) + "\n");
     return reply!.ok ? 0 : 1;
   }
   if (!reply!.ok) return refused(reply!);
@@ -122,17 +124,17 @@ async function status(socket: string, names: string[], json: boolean): Promise<n
   const rows = list.map((c) => [c.name, c.state, c.pid === null ? "-" : String(c.pid), c.uptime === null || c.uptime === undefined ? "-" : formatUptime(c.uptime), String(c.restart_count), c.description]);
   const head = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "DESCRIPTION"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const out = [head.map((h, i) => (i === head.length - 1 ? h : h.padEnd(widths[i]!))).join("  ")];
-  for (const r of rows) out.push(r.map((v, i) => (i === 1 ? paint(v, v, widths[i]!) : i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  "));
-  if (!rows.length) out.push("(no companions)");
-  process.stdout.write(out.join("\n") + "\n");
+  const table = [head.map((h, i) => (i === head.length - 1 ? h : h.padEnd(widths[i]!))).join("  ")];
+  for (const r of rows) table.push(r.map((v, i) => (i === 1 ? paint(v, v, widths[i]!) : i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  "));
+  if (!rows.length) table.push("(no companions)");
+  out(table.join("\n") + "\n");
   return 0;
 }
 
 async function perName(socket: string, cmd: string, names: string[]): Promise<number> {
   const targets = names.includes("all") ? await allNames(socket) : names;
   if (!targets.length) {
-    process.stdout.write("no companions\n");
+    out("no companions\n");
     return 0;
   }
   const replies = await request(socket, targets.map((name) => ({ cmd, name })));
@@ -152,14 +154,14 @@ async function allNames(socket: string): Promise<string[]> {
 function report(replies: Json[]): number {
   let code = 0;
   for (const r of replies) {
-    if (r.ok) process.stdout.write(`${r.message}\n`);
+    if (r.ok) out(`${r.message}\n`);
     else code = Math.max(code, refused(r));
   }
   return code;
 }
 
 function refused(r: Json): number {
-  process.stderr.write(`sup: ${r.error ?? r.message}\n`);
+  err(`sup: ${r.error ?? r.message}\n`);
   return r.code === "INVALID_CONFIG" ? 2 : 1;
 }
 
@@ -168,7 +170,7 @@ async function reread(socket: string): Promise<number> {
   if (!r!.ok) return refused(r!);
   for (const k of ["added", "removed", "restarted", "unchanged"] as const) {
     const list = r![k] as string[];
-    process.stdout.write(`${k}: ${list.length ? list.join(", ") : "-"}\n`);
+    out(`${k}: ${list.length ? list.join(", ") : "-"}\n`);
   }
   return 0;
 }

@@ -12,10 +12,13 @@ if (raw[0] === "run" && !process.env.SUP_ARBITER_EXEC) {
   }
 }
 
+/** resolves when what was written through process.stdout / process.stderr is out */
+let flushed = async (): Promise<void> => {};
+
 async function main(): Promise<number> {
   const [cmd, ...rest] = raw;
   if (cmd === "--version" || cmd === "-V" || cmd === "version") {
-    process.stdout.write(`sup ${VERSION}\n`);
+    (await import("./output.ts")).out(`sup ${VERSION}\n`);
     return 0;
   }
   if (cmd === "run" && !process.env.SUP_ARBITER_EXEC) await quietRuntime();
@@ -26,16 +29,22 @@ async function main(): Promise<number> {
     return -1; // keeps running; exits on its own
   }
   if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1"; // citty colours even when piped
-  const { UsageError } = await import("./args.ts");
+  const { UsageError, wantsHelp } = await import("./args.ts");
+  // the CLI writes through out/err (synchronous, whole); what other modules write through
+  // process.stdout/stderr is waited for before exit, so a slow pipe never gets a cut-off tail
+  const { out, err, trackWrites } = await import("./output.ts");
+  const stdout = trackWrites(process.stdout);
+  const stderr = trackWrites(process.stderr);
+  flushed = async () => void (await Promise.all([stdout(), stderr()]));
   const usage = async (c?: string) => (await import("./commands.ts")).usage(c);
   try {
-    if (cmd === "ctl" && !rest.includes("--help") && !rest.includes("-h")) {
+    if (cmd === "ctl" && !wantsHelp(rest)) {
       // the hot path for scripts: no schema, no arbiter code loaded
       return await (await import("./ctl.ts")).ctl(rest);
     }
     const { commands } = await import("./commands.ts");
     if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
-      process.stdout.write(await usage());
+      out(await usage());
       return cmd ? 0 : 2;
     }
     const run = commands[cmd];
@@ -43,10 +52,10 @@ async function main(): Promise<number> {
     return await run(rest);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`sup: ${e.message}\n${await usage(cmd)}`);
+      err(`sup: ${e.message}\n${await usage(cmd)}`);
       return 2;
     }
-    process.stderr.write(`sup: internal error: ${(e as Error)?.stack ?? e}\n`);
+    err(`sup: internal error: ${(e as Error)?.stack ?? e}\n`);
     return 70;
   }
 }
@@ -74,4 +83,7 @@ async function quietRuntime(): Promise<void> {
 }
 
 const code = await main();
-if (code >= 0) process.exit(code);
+if (code >= 0) {
+  await flushed();
+  process.exit(code);
+}

@@ -1,7 +1,7 @@
 // Finds and reads the config file and hands it to validate.ts. The only config module that
 // touches the disk; it never throws for a bad file, it returns the problems.
 import { readFileSync } from "node:fs";
-import { validateConfig, type ConfigResult } from "./validate.ts";
+import { duplicateCompanions, validateConfig, type ConfigResult } from "./validate.ts";
 
 export { configPath } from "./path.ts";
 
@@ -23,7 +23,14 @@ export async function loadConfig(file: string): Promise<ConfigResult> {
   try {
     raw = Bun.TOML.parse(text);
   } catch (e) {
-    return { ok: false, problems: [await tomlError(file, e)] };
+    // the parser refuses a second [companions.X] as a redefined table: say what it means, in
+    // the original's words (a reread replies "invalid config: duplicate companion name X")
+    const dups = duplicateCompanions(text);
+    const problems = dups.map((name) => `duplicate companion name ${name}`);
+    const redefined = /redefine .*'([^']*)'/.exec((e as Error)?.message ?? "")?.[1];
+    // another syntax error is reported too; the parser's own words for the duplicate are not
+    if (redefined === undefined || !dups.includes(redefined)) problems.push(await tomlError(file, e));
+    return { ok: false, problems };
   }
   return validateConfig(raw, file, text);
 }

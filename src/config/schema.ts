@@ -3,7 +3,25 @@
 import { z } from "zod";
 import { parseSignal } from "./signals.ts";
 
-const seconds = z.number({ error: "must be a number of seconds" }).finite().min(0, { error: "must be >= 0" });
+/**
+ * The largest duration whose value in ms is still a safe integer: past it, ms(1e308) is
+ * Infinity and every timer and status field built on it breaks.
+ */
+export const MAX_SECONDS = Math.floor(Number.MAX_SAFE_INTEGER / 1000);
+
+const secondsType = (what: string) =>
+  z.number({
+    error: (iss) =>
+      typeof iss.input === "number" ? `must be a finite number of seconds (not ${String(iss.input).replace("Infinity", "inf").replace("NaN", "nan")})` : what,
+  });
+const atMost = { error: `must be at most ${MAX_SECONDS} seconds` };
+const seconds = secondsType("must be a number of seconds").min(0, { error: "must be >= 0" }).max(MAX_SECONDS, atMost);
+
+const NUL = "\0";
+const noNul = (s: string) => !s.includes(NUL);
+const nulMessage = { error: "must not contain a NUL byte" };
+/** a path: non-empty, and no NUL (the OS cannot take one) */
+const pathString = (what: string) => z.string({ error: what }).min(1, { error: "must not be empty" }).refine(noNul, nulMessage);
 
 const signal = z.union([z.string(), z.number()], { error: "must be a signal name or number" }).transform((v, ctx) => {
   const name = parseSignal(v);
@@ -14,7 +32,26 @@ const signal = z.union([z.string(), z.number()], { error: "must be a signal name
   return name;
 });
 
-const envValue = z.union([z.string(), z.number(), z.boolean()], { error: "env values must be strings" }).transform(String);
+const envValue = z
+  .union([z.string(), z.number(), z.boolean()], { error: "env values must be strings" })
+  .transform(String)
+  .refine(noNul, nulMessage);
+
+/** what is wrong with an env key as the kernel's `KEY=value` strings see it, or null */
+export function badEnvKey(key: string): string | null {
+  if (key === "") return 'an env key must not be empty ("")';
+  if (key.includes("=")) return `env key ${JSON.stringify(key)} must not contain "=" (the companion would see ${JSON.stringify(`${key}=…`)})`;
+  if (key.includes(NUL)) return `env key ${JSON.stringify(key)} must not contain a NUL byte`;
+  return null;
+}
+
+const env = z.record(z.string(), envValue, { error: "must be a table of NAME = value" }).superRefine((table, ctx) => {
+  for (const key of Object.keys(table)) {
+    const bad = badEnvKey(key);
+    // reported at the env table with the key quoted: the key itself may be empty or unprintable
+    if (bad) ctx.addIssue({ code: "custom", message: bad, path: [] });
+  }
+});
 
 /** Every key a companion may set; [defaults] takes the same keys except `command`. */
 export const companionFields = {
@@ -26,17 +63,20 @@ export const companionFields = {
   stop_signal: signal,
   stop_timeout: seconds,
   reload_timeout: seconds,
-  stdout: z.string({ error: 'must be "inherit", "null" or a file path' }).min(1),
-  stderr: z.string({ error: 'must be "inherit", "null", "stdout" or a file path' }).min(1),
-  cwd: z.string({ error: "must be a folder path" }).min(1),
-  env: z.record(z.string(), envValue, { error: "must be a table of NAME = value" }),
+  stdout: pathString('must be "inherit", "null" or a file path'),
+  stderr: pathString('must be "inherit", "null", "stdout" or a file path'),
+  cwd: pathString("must be a folder path"),
+  env,
   essential: z.boolean({ error: "must be true or false" }),
 } as const;
 
 const command = z.union(
   [
-    z.string().trim().min(1, { error: "must not be empty" }),
-    z.array(z.string(), { error: "must be a string or an array of strings" }).min(1, { error: "must not be empty" }),
+    z.string().trim().min(1, { error: "must not be empty" }).refine(noNul, nulMessage),
+    z
+      .array(z.string().refine(noNul, nulMessage), { error: "must be a string or an array of strings" })
+      .min(1, { error: "must not be empty" })
+      .refine((argv) => argv[0] === undefined || argv[0].trim() !== "", { error: "the program (its first element) must not be empty" }),
   ],
   { error: "must be a string (run with /bin/sh -c) or an array of strings (argv)" },
 );
@@ -51,8 +91,8 @@ export const companionSchema = z
 
 export const supSchema = z.strictObject(
   {
-    socket: z.string({ error: "must be a socket path" }).min(1, { error: "must not be empty" }).optional(),
-    graceful_timeout: z.number({ error: "must be a number of seconds" }).finite().positive({ error: "must be > 0 seconds" }).optional(),
+    socket: pathString("must be a socket path").optional(),
+    graceful_timeout: secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost).optional(),
     fail_fast: z.boolean({ error: "must be true or false" }).optional(),
   },
   table("[sup]"),
@@ -121,4 +161,5 @@ export interface SupConfig {
   companions: CompanionSpec[];
 }
 
-export const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+/** contract §3: letters, digits, "-", "_", "."; not starting with "-" (it would read as a flag) or "." */
+export const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;

@@ -66,7 +66,7 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
   for (const name of names) {
     const path = ["companions", name];
     if (!NAME_RE.test(name)) {
-      report(path, `invalid companion name ${JSON.stringify(name)}: use letters, digits, "-", "_" and "."`);
+      report(path, `invalid companion name ${JSON.stringify(name)}: use letters, digits, "-", "_" and ".", not starting with "-" or "."`);
       continue;
     }
     if (name === "all") {
@@ -127,7 +127,7 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
 export function gracefulBudgetMs(config: SupConfig): number {
   if (config.gracefulTimeoutMs !== null) return config.gracefulTimeoutMs;
   const slowest = Math.max(0, ...config.companions.map((c) => Math.max(c.stopTimeoutMs, c.reloadTimeoutMs)));
-  return slowest + 5000;
+  return Math.min(slowest + 5000, Number.MAX_SAFE_INTEGER);
 }
 
 const SHELL_WORDS = new Set(
@@ -201,6 +201,8 @@ function distance(a: string, b: string): number {
 // --- line lookup: a light scan of the TOML text, enough to point at the key a problem names.
 interface KeyLine {
   table: string;
+  /** the table's key parts, quotes removed ("x.y" in `[companions."x.y"]` stays one part) */
+  parts: string[];
   key: string;
   line: number;
 }
@@ -208,16 +210,18 @@ interface KeyLine {
 function keyLines(text: string): KeyLine[] {
   const out: KeyLine[] = [];
   let table = "";
+  let parts: string[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     const header = /^\[\s*([^\]]+?)\s*\]/.exec(line);
     if (header) {
       table = header[1]!.replace(/\s*\.\s*/g, ".").replace(/"/g, "");
-      out.push({ table, key: "", line: i + 1 });
+      parts = splitKey(header[1]!);
+      out.push({ table, parts, key: "", line: i + 1 });
       return;
     }
     const kv = /^("?)([A-Za-z0-9_.-]+)\1\s*=/.exec(line);
-    if (kv) out.push({ table, key: kv[2]!, line: i + 1 });
+    if (kv) out.push({ table, parts, key: kv[2]!, line: i + 1 });
   });
   return out;
 }
@@ -236,11 +240,65 @@ function findLine(lines: KeyLine[], path: (string | number)[]): number | undefin
   return undefined;
 }
 
+/**
+ * Companion names defined more than once in the text. The TOML parser refuses a redefined table
+ * before the validator sees it ("Cannot redefine table 'web'"); this names the fault as the
+ * original did: `duplicate companion name web`. A definition is a `[companions.NAME]` header, a
+ * `NAME = ...` under `[companions]` or `companions.NAME = ...` at the top; the dotted keys of
+ * one companion (`NAME.cwd = ...`) together are one definition; sub-tables
+ * (`[companions.NAME.env]`) are none. Multi-line strings are skipped.
+ */
+export function duplicateCompanions(text: string): string[] {
+  const sites = new Map<string, Set<string>>();
+  const dups: string[] = [];
+  const define = (name: string, site: string) => {
+    const seen = sites.get(name) ?? new Set<string>();
+    sites.set(name, seen);
+    seen.add(site);
+    if (seen.size === 2) dups.push(name);
+  };
+  let table = "";
+  let openString: string | null = null;
+  text.split(/\r?\n/).forEach((raw, i) => {
+    let line = raw.trim();
+    if (openString) {
+      const end = line.indexOf(openString);
+      if (end < 0) return;
+      line = line.slice(end + 3).trim();
+      openString = null;
+    }
+    if (line.startsWith("[[")) return;
+    const header = /^\[([^\]]+)\]/.exec(line);
+    if (header) {
+      const parts = splitKey(header[1]!);
+      table = parts.join("\0");
+      if (parts.length === 2 && parts[0] === "companions") define(parts[1]!, `line ${i}`);
+      return;
+    }
+    const kv = /^((?:"[^"]*"|'[^']*'|[^\s="'.]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[^\s="'.]+))*)\s*=\s*(.*)$/.exec(line);
+    if (!kv) return;
+    const key = splitKey(kv[1]!);
+    const multi = /^("""|''')/.exec(kv[2]!);
+    if (multi && !kv[2]!.slice(3).includes(multi[1]!)) openString = multi[1]!;
+    const [under, rest] = table === "companions" ? [key, 0] : table === "" && key[0] === "companions" ? [key.slice(1), 1] : [[], 0];
+    if (under.length) define(under[0]!, under.length > 1 ? `dotted ${rest}` : `line ${i}`);
+  });
+  return dups;
+}
+
+/** `a."b.c" . d` -> ["a", "b.c", "d"] */
+function splitKey(key: string): string[] {
+  const out: string[] = [];
+  const re = /\s*(?:"([^"]*)"|'([^']*)'|([^."'\s]+))\s*\.?/gy;
+  for (let m = re.exec(key); m && m[0] !== ""; m = re.exec(key)) out.push(m[1] ?? m[2] ?? m[3]!);
+  return out;
+}
+
 /** the line where each companion is first named: [companions.NAME] or NAME = { ... } under [companions] */
 function headerLines(lines: KeyLine[]): Map<string, number> {
   const at = new Map<string, number>();
   for (const l of lines) {
-    const name = l.table.startsWith("companions.") && l.key === "" ? l.table.slice("companions.".length).split(".")[0]! : l.table === "companions" ? l.key : undefined;
+    const name = l.parts[0] === "companions" && l.parts.length > 1 && l.key === "" ? l.parts[1]! : l.table === "companions" ? l.key : undefined;
     if (name !== undefined && !at.has(name)) at.set(name, l.line);
   }
   return at;

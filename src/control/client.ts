@@ -1,9 +1,17 @@
 // The ctl side of the protocol: connect, send pipelined request lines, collect one reply per
 // request, with a deadline. Errors name the socket path tried.
 import { LineBuffer } from "./framing.ts";
+import { nonSocketKind } from "./path-kind.ts";
 import type { Json } from "./protocol.ts";
 
-export class UnreachableError extends Error {}
+export class UnreachableError extends Error {
+  /** what is at the path when it is not a socket ("a regular file", "a folder", ...) */
+  readonly kind: string | null;
+  constructor(message: string, kind: string | null = null) {
+    super(message);
+    this.kind = kind;
+  }
+}
 
 export async function request(socketPath: string, requests: Json[], timeoutMs = Number(process.env.SUP_CTL_TIMEOUT_MS) || 10_000): Promise<Json[]> {
   const deadline = performance.now() + timeoutMs;
@@ -14,7 +22,7 @@ export async function request(socketPath: string, requests: Json[], timeoutMs = 
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // a stale socket while the manager is being respawned: retry briefly; no socket: fail now
-      const retriable = code === "ECONNREFUSED";
+      const retriable = code === "ECONNREFUSED" && nonSocketKind(socketPath) === null;
       if (!retriable || attempt >= 10 || performance.now() + 100 > deadline) throw unreachable(socketPath, e);
       await Bun.sleep(100);
     }
@@ -24,6 +32,9 @@ export async function request(socketPath: string, requests: Json[], timeoutMs = 
 function unreachable(path: string, e: unknown): UnreachableError {
   if (e instanceof UnreachableError) return e;
   const err = e as NodeJS.ErrnoException;
+  // connecting to a file, a folder or a FIFO is "refused" too: say what is there instead
+  const kind = nonSocketKind(path);
+  if (kind !== null) return new UnreachableError(`cannot reach sup at ${path}: not a socket but ${kind}`, kind);
   const why =
     err.code === "ENOENT"
       ? "no such socket (is `sup run` running with this config?)"

@@ -4,6 +4,7 @@
 import { chmodSync, lstatSync, unlinkSync } from "node:fs";
 import type { Socket, UnixSocketListener } from "bun";
 import { LineBuffer, MAX_LINE } from "./framing.ts";
+import { nonSocketKind } from "./path-kind.ts";
 import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
 
 export const MAX_CONNECTIONS = 1024;
@@ -36,14 +37,15 @@ export class SocketPathError extends Error {}
  * (another sup) or anything that is not a socket is refused with a message naming the path.
  */
 export async function claimSocketPath(path: string, unlinkStale: boolean): Promise<void> {
-  let st;
   try {
-    st = lstatSync(path);
+    lstatSync(path);
   } catch {
     return;
   }
-  if (!st.isSocket()) {
-    throw new SocketPathError(`${path} exists and is not a socket (${st.isDirectory() ? "a folder" : "a file"}); remove it or set [sup] socket to another path`);
+  // lstat: a symlink is named as one and never followed (it could point anywhere)
+  const kind = nonSocketKind(path);
+  if (kind !== null) {
+    throw new SocketPathError(`${path} is ${kind}, not a socket; sup leaves it alone: remove it or set [sup] socket to another path`);
   }
   if (await isLive(path)) throw new SocketPathError(`another sup is already serving ${path}; stop it first or set [sup] socket to another path`);
   if (unlinkStale) {

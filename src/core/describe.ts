@@ -26,7 +26,10 @@ export function formatUptime(seconds: number): string {
   const m = Math.floor((s % 3600) / 60);
   const sec = s % 60;
   const hm = `${h}:${String(m).padStart(2, "0")}:${String(sec).padStart(2, "0")}`;
-  return h >= 24 ? `${Math.floor(h / 24)}d ${hm.replace(/^\d+/, String(h % 24))}` : hm;
+  if (h < 24) return hm;
+  // the original client's wording (Python's timedelta): "1 day, 0:00:00", "2 days, 3:12:44"
+  const days = Math.floor(h / 24);
+  return `${days} day${days === 1 ? "" : "s"}, ${hm.replace(/^\d+/, String(h % 24))}`;
 }
 
 export function shellJoin(argv: string[]): string {
@@ -44,7 +47,8 @@ export function describe(c: Companion, now: Clock): StatusEntry {
       description = "starting";
       break;
     case "BACKOFF": {
-      const left = c.deadline === null ? 0 : Math.max(0, Math.ceil((c.deadline - now.mono) / 1000));
+      // whole seconds left, rounded down, as the original client shows them
+      const left = c.deadline === null ? 0 : Math.max(0, Math.floor((c.deadline - now.mono) / 1000));
       description = `backoff, ${c.reason}, retrying in ${left}s`;
       break;
     }

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { parseSignal, signalName, signalNumber } from "../../src/config/signals.ts";
-import { gracefulBudgetMs, MAX_SOCKET_PATH, shellArgv, validateConfig, type ConfigResult } from "../../src/config/validate.ts";
+import { duplicateCompanions, gracefulBudgetMs, MAX_SOCKET_PATH, shellArgv, validateConfig, type ConfigResult } from "../../src/config/validate.ts";
 import type { CompanionSpec, SupConfig } from "../../src/config/schema.ts";
 
 const FILE = "/srv/app/sup.toml";
@@ -107,8 +107,67 @@ group("problems", () => {
 
   test("a missing or empty command", () => {
     expect(problems(validateConfig({ companions: { web: { startsecs: 1 } } }, FILE))).toEqual(["companions.web.command: is required"]);
-    expect(problems(validateConfig({ companions: { web: { command: "   " } } }, FILE))).toEqual(["companions.web.command: must not be empty"]);
-    expect(problems(validateConfig({ companions: { web: { command: [] } } }, FILE))).toEqual(["companions.web.command: must not be empty"]);
+    const cmd = (command: unknown) => problems(validateConfig({ companions: { web: { command } } }, FILE));
+    expect(cmd("   ")).toEqual(["companions.web.command: must not be empty"]);
+    expect(cmd("")).toEqual(["companions.web.command: must not be empty"]);
+    expect(cmd([])).toEqual(["companions.web.command: must not be empty"]);
+    for (const argv of [[""], ["", "x"], ["  ", "x"], ["\t"]]) {
+      expect(cmd(argv)).toEqual(["companions.web.command: the program (its first element) must not be empty"]);
+    }
+    // an empty argument after the program is a real argument
+    expect(one({ command: ["prog", ""] }).argv).toEqual(["prog", ""]);
+    expect(one({ command: "  prog  a " }).command).toBe("prog  a");
+  });
+
+  test("NUL anywhere in a command, an env value or a path is refused (the OS cannot pass it)", () => {
+    const p = (c: Record<string, unknown>, top: Record<string, unknown> = {}) => problems(validateConfig({ ...top, companions: { web: { command: "x", ...c } } }, FILE));
+    expect(p({ command: "a\0b" })).toEqual(["companions.web.command: must not contain a NUL byte"]);
+    expect(p({ command: ["a", "b", "c\0"] })).toEqual(["companions.web.command.2: must not contain a NUL byte"]);
+    expect(p({ command: ["a\0"] })).toEqual(["companions.web.command.0: must not contain a NUL byte"]);
+    expect(p({ env: { A: "x\0y" } })).toEqual(["companions.web.env.A: must not contain a NUL byte"]);
+    expect(p({}, { defaults: { env: { A: "x\0" } } })).toEqual(["defaults.env.A: must not contain a NUL byte"]);
+    expect(p({ cwd: "a\0" })).toEqual(["companions.web.cwd: must not contain a NUL byte"]);
+    expect(p({ stdout: "o\0.log", stderr: "e\0.log" })).toEqual(["companions.web.stdout: must not contain a NUL byte", "companions.web.stderr: must not contain a NUL byte"]);
+    expect(p({}, { sup: { socket: "s\0.sock" } })).toEqual(["sup.socket: must not contain a NUL byte"]);
+  });
+
+  test("env keys: not empty, no = and no NUL, in [defaults].env and a companion's env", () => {
+    for (const where of ["defaults", "companion"] as const) {
+      const p = (env: Record<string, unknown>) =>
+        problems(validateConfig(where === "defaults" ? { defaults: { env }, companions: { web: { command: "x" } } } : { companions: { web: { command: "x", env } } }, FILE));
+      const at = where === "defaults" ? "defaults.env" : "companions.web.env";
+      expect(p({ "": "x" })).toEqual([`${at}: an env key must not be empty ("")`]);
+      expect(p({ "A=B": "x" })).toEqual([`${at}: env key "A=B" must not contain "=" (the companion would see "A=B=…")`]);
+      expect(p({ "=": "x" })).toEqual([`${at}: env key "=" must not contain "=" (the companion would see "==…")`]);
+      expect(p({ "A\0": "x" })).toEqual([`${at}: env key "A\\u0000" must not contain a NUL byte`]);
+      expect(p({ "": "x", "A=B": "y", OK: "z" })).toHaveLength(2);
+    }
+    expect(one({ command: "x", env: { "A-B.c d": "1", _: "2" } }).env).toEqual({ "A-B.c d": "1", _: "2" });
+  });
+
+  test("durations must be finite and fit whole ms in a safe integer", () => {
+    const keys = ["startsecs", "restart_delay", "max_restart_delay", "stop_timeout", "reload_timeout"];
+    for (const key of keys) {
+      expect(problems(validateConfig({ companions: { web: { command: "x", [key]: 1e308 } } }, FILE))).toEqual([`companions.web.${key}: must be at most 9007199254740 seconds`]);
+      expect(problems(validateConfig({ defaults: { [key]: 9007199254741 } }, FILE))).toEqual([`defaults.${key}: must be at most 9007199254740 seconds`]);
+      expect(problems(validateConfig({ companions: { web: { command: "x", [key]: Infinity } } }, FILE))).toEqual([`companions.web.${key}: must be a finite number of seconds (not inf)`]);
+      expect(problems(validateConfig({ companions: { web: { command: "x", [key]: -Infinity } } }, FILE))).toEqual([`companions.web.${key}: must be a finite number of seconds (not -inf)`]);
+      expect(problems(validateConfig({ companions: { web: { command: "x", [key]: NaN } } }, FILE))).toEqual([`companions.web.${key}: must be a finite number of seconds (not nan)`]);
+    }
+    expect(problems(validateConfig({ sup: { graceful_timeout: 1e308 } }, FILE))).toEqual(["sup.graceful_timeout: must be at most 9007199254740 seconds"]);
+    expect(problems(validateConfig({ sup: { graceful_timeout: NaN } }, FILE))).toEqual(["sup.graceful_timeout: must be a finite number of seconds (not nan)"]);
+    // TOML inf / nan, with the line
+    for (const v of ["inf", "+inf", "-inf", "nan", "+nan", "-nan"]) {
+      const p = problems(fromText(`[companions.web]\ncommand = "x"\nstop_timeout = ${v}\n`));
+      expect(p).toHaveLength(1);
+      expect(p[0]).toMatch(/^companions\.web\.stop_timeout: must be a finite number of seconds \(not -?(inf|nan)\) \(\/srv\/app\/sup\.toml:3\)$/);
+    }
+    // huge but representable stays valid: 25 days, 3e6 s, the very largest
+    const s = one({ command: "x", restart_delay: 2_200_000, max_restart_delay: 3_000_000, stop_timeout: 9007199254740, reload_timeout: 9007199254739.5 });
+    expect(s).toMatchObject({ restartDelayMs: 2_200_000_000, maxRestartDelayMs: 3_000_000_000, stopTimeoutMs: 9007199254740000 });
+    for (const v of [s.restartDelayMs, s.maxRestartDelayMs, s.stopTimeoutMs, s.reloadTimeoutMs]) expect(Number.isSafeInteger(v)).toBe(true);
+    const cfg = valid(validateConfig({ companions: { web: { command: "x", stop_timeout: 9007199254740 } } }, FILE));
+    expect(Number.isSafeInteger(gracefulBudgetMs(cfg))).toBe(true);
   });
 
   test("every problem of every companion is reported at once", () => {
@@ -130,19 +189,19 @@ group("problems", () => {
         'companions.web.stop_signal: unknown signal "SIGTRM"',
         'companions.web.stop_sigal: unknown key (did you mean "stop_signal"?)',
         "companions.worker.startsecs: must be a number of seconds",
-        'companions.bad name: invalid companion name "bad name": use letters, digits, "-", "_" and "."',
+        'companions.bad name: invalid companion name "bad name": use letters, digits, "-", "_" and ".", not starting with "-" or "."',
         "companions.db.command: is required",
       ].sort(),
     );
   });
 
-  test("companion names: letters, digits, - _ . only; `all` is reserved", () => {
-    for (const ok of ["web", "Web-2", "a_b", "x.y", "9"]) {
+  test("companion names: letters, digits, - _ . only, not starting with - or .; `all` is reserved", () => {
+    for (const ok of ["web", "Web-2", "a_b", "x.y", "9", "_x", "a-", "a."]) {
       expect(valid(validateConfig({ companions: { [ok]: { command: "x" } } }, FILE)).companions.map((c) => c.name)).toEqual([ok]);
     }
-    for (const bad of ["a b", "a/b", "ü", "a:b", ""]) {
+    for (const bad of ["a b", "a/b", "ü", "a:b", "", "-web", "--help", ".hidden", ".", ".."]) {
       expect(problems(validateConfig({ companions: { [bad]: { command: "x" } } }, FILE))).toEqual([
-        `companions.${bad}: invalid companion name ${JSON.stringify(bad)}: use letters, digits, "-", "_" and "."`,
+        `companions.${bad}: invalid companion name ${JSON.stringify(bad)}: use letters, digits, "-", "_" and ".", not starting with "-" or "."`,
       ]);
     }
     expect(problems(validateConfig({ companions: { all: { command: "x" } } }, FILE))[0]).toStartWith('companions.all: the name "all" is reserved');
@@ -298,6 +357,9 @@ group("a valid config", () => {
   test("companions keep file order (the start order), numeric-looking names too", () => {
     const text = ["[companions.web]", 'command = "a"', "[companions.10]", 'command = "b"', "[companions.9]", 'command = "c"', "[companions.alpha]", 'command = "d"'].join("\n");
     expect(valid(fromText(text)).companions.map((c) => c.name)).toEqual(["web", "10", "9", "alpha"]);
+    // a name with a dot keeps its place too
+    const dotted = ['[companions."b.x"]', 'command = "a"', "[companions.a]", 'command = "b"', "[companions]", '"c.y" = { command = "c" }'].join("\n");
+    expect(valid(fromText(dotted)).companions.map((c) => c.name)).toEqual(["b.x", "a", "c.y"]);
   });
 
   test("gracefulBudgetMs: graceful_timeout, else slowest stop/reload timeout + 5 s", () => {
@@ -417,6 +479,40 @@ group("loadConfig on real files", () => {
     const p = problems(await loadConfig(file));
     expect(p).toHaveLength(1);
     expect(p[0]).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:5(:\\d+)?: invalid TOML: `));
+  });
+
+  test("a duplicate companion name reads as the original's words, whatever way it is written twice", async () => {
+    const d = tmp();
+    const file = join(d, "sup.toml");
+    const cases: [string, string[]][] = [
+      ['[companions.web]\ncommand = "a"\n[companions.db]\ncommand = "b"\n[companions.web]\ncommand = "c"\n', ["duplicate companion name web"]],
+      ['[companions.web]\ncommand = "a"\n[ companions . "web" ]\ncommand = "c"\n', ["duplicate companion name web"]],
+      ['[companions]\nweb = { command = "a" }\n[companions.web]\ncommand = "c"\n', ["duplicate companion name web"]],
+      ['[companions]\nweb = { command = "a" }\nweb = { command = "b" }\n', ["duplicate companion name web"]],
+      ['companions.web.command = "a"\n[companions.web]\ncommand = "c"\n', ["duplicate companion name web"]],
+      ['[companions."x.y"]\ncommand = "a"\n[companions."x.y"]\ncommand = "c"\n', ["duplicate companion name x.y"]],
+    ];
+    for (const [text, want] of cases) {
+      writeFileSync(file, text);
+      expect({ text, got: await loadConfig(file) }).toEqual({ text, got: { ok: false, problems: want } });
+    }
+    // a duplicate and another syntax error: both
+    writeFileSync(file, '[companions.web]\ncommand = "a"\ncommand = "b"\n[companions.web]\n');
+    const both = problems(await loadConfig(file));
+    expect(both[0]).toBe("duplicate companion name web");
+    expect(both[1]).toContain("invalid TOML");
+    // a redefined key inside one companion is not a duplicate name
+    writeFileSync(file, '[companions.web]\ncommand = "a"\ncommand = "b"\n');
+    expect(problems(await loadConfig(file))[0]).toContain("invalid TOML");
+  });
+
+  test("duplicateCompanions: sub-tables, dotted keys of one table and multi-line strings are no duplicates", () => {
+    expect(duplicateCompanions('[companions.web.env]\nA = "1"\n[companions.web]\ncommand = "b"\n')).toEqual([]);
+    expect(duplicateCompanions('[companions]\nweb.command = "a"\nweb.cwd = "."\ndb = { command = "x" }\n')).toEqual([]);
+    expect(duplicateCompanions('[companions.web]\ncommand = """\n[companions.web]\n"""\n')).toEqual([]);
+    expect(duplicateCompanions("[companions.a]\n[companions.b]\n[companions.a]\n[companions.b]\n[companions.a]\n")).toEqual(["a", "b"]);
+    expect(duplicateCompanions("[companions.web] # one\n[companions.web]# two\n")).toEqual(["web"]);
+    expect(duplicateCompanions("[[companions.web]]\n[sup]\n")).toEqual([]);
   });
 
   test("an unclosed table header names its line", async () => {

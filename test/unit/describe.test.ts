@@ -93,7 +93,7 @@ test("STARTING and STOPPING", () => {
   expect(stopping.manual_stop).toBe(true);
 });
 
-test("BACKOFF: the last exit, the seconds left (rounded up), the pending delay and retry time", () => {
+test("BACKOFF: the last exit, the whole seconds left (rounded down, as the original), the pending delay and retry time", () => {
   const c = drive(running(), [{ type: "exited", pid: 1234, code: 1, signal: null }, 10_000]);
   const e = describe(c, at(10_000));
   expect(e.description).toBe("backoff, exited with status 1, retrying in 3s");
@@ -103,7 +103,9 @@ test("BACKOFF: the last exit, the seconds left (rounded up), the pending delay a
   expect(e.last_exit_code).toBe(1);
   expect(e.exit_count).toBe(1);
   expect(e.pid).toBeNull();
-  expect(describe(c, at(11_001)).description).toBe("backoff, exited with status 1, retrying in 2s");
+  expect(describe(c, at(11_001)).description).toBe("backoff, exited with status 1, retrying in 1s");
+  expect(describe(c, at(10_001)).description).toBe("backoff, exited with status 1, retrying in 2s");
+  expect(describe(c, at(12_999)).description).toBe("backoff, exited with status 1, retrying in 0s");
   expect(describe(c, at(13_000)).description).toBe("backoff, exited with status 1, retrying in 0s");
 });
 
@@ -142,6 +144,10 @@ test("formatUptime", () => {
   expect(formatUptime(59.9)).toBe("0:00:59");
   expect(formatUptime(312)).toBe("0:05:12");
   expect(formatUptime(3600 * 5 + 61)).toBe("5:01:01");
-  expect(formatUptime(86_400 + 3661)).toBe("1d 1:01:01");
+  // a day or more reads as the original's (Python's timedelta)
+  expect(formatUptime(86_400)).toBe("1 day, 0:00:00");
+  expect(formatUptime(86_400 + 3661)).toBe("1 day, 1:01:01");
+  expect(formatUptime(2 * 86_400 + 3 * 3600 + 12 * 60 + 44)).toBe("2 days, 3:12:44");
+  expect(formatUptime(86_399.9)).toBe("23:59:59");
   expect(formatUptime(-5)).toBe("0:00:00");
 });
