@@ -172,5 +172,8 @@ async function reread(socket: string): Promise<number> {
     const list = r![k] as string[];
     out(`${k}: ${list.length ? list.join(", ") : "-"}\n`);
   }
-  return 0;
+  // applied in part (e.g. a socket path that cannot be taken): say so, and fail loudly
+  const warnings = (r!.warnings as string[] | undefined) ?? [];
+  for (const w of warnings) err(`sup: not applied: ${w}\n`);
+  return warnings.length ? 1 : 0;
 }

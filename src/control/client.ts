@@ -1,5 +1,6 @@
 // The ctl side of the protocol: connect, send pipelined request lines, collect one reply per
 // request, with a deadline. Errors name the socket path tried.
+import { setLongTimeout } from "../os/timer.ts";
 import { LineBuffer } from "./framing.ts";
 import { nonSocketKind } from "./path-kind.ts";
 import type { Json } from "./protocol.ts";
@@ -51,17 +52,17 @@ function once(path: string, requests: Json[], deadline: number): Promise<Json[]>
     const replies: Json[] = [];
     const lines = new LineBuffer(64 * 1024 * 1024);
     let settled = false;
-    const timer = setTimeout(() => fail(new UnreachableError(`cannot reach sup at ${path}: no reply in time (SUP_CTL_TIMEOUT_MS)`)), Math.max(1, deadline - performance.now()));
+    const timer = setLongTimeout(() => fail(new UnreachableError(`cannot reach sup at ${path}: no reply in time (SUP_CTL_TIMEOUT_MS)`)), Math.max(1, deadline - performance.now()));
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       reject(e);
     };
     const done = () => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       resolve(replies);
     };
     const payload = requests.map((r) => JSON.stringify(r) + "\n").join("");

@@ -1,8 +1,10 @@
 // The control socket server: many clients at once, pipelined requests answered in order,
 // partial writes resent on drain, a line cap, a connection cap and an idle timeout, so that no
 // client — slow, silent, flooding or gone — can stall the manager.
-import { chmodSync, lstatSync, unlinkSync } from "node:fs";
+import { accessSync, chmodSync, constants, lstatSync, statSync, unlinkSync } from "node:fs";
+import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
+import { FD_RESERVE, fdBudget } from "../os/fds.ts";
 import { LineBuffer, MAX_LINE } from "./framing.ts";
 import { nonSocketKind } from "./path-kind.ts";
 import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
@@ -55,6 +57,22 @@ export async function claimSocketPath(path: string, unlinkStale: boolean): Promi
   }
 }
 
+/** Bun's listen error says only "Failed to listen": find out why from the folder */
+function listenReason(path: string, e: unknown): string {
+  const dir = dirname(path);
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is not a folder`;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EACCES" ? `permission denied on ${dir}` : `folder ${dir} does not exist`;
+  }
+  try {
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch {
+    return `no write permission on ${dir}`;
+  }
+  return (e as Error)?.message ?? String(e);
+}
+
 async function isLive(path: string): Promise<boolean> {
   try {
     const s = await Bun.connect({ unix: path, socket: { data() {}, error() {} } });
@@ -104,7 +122,7 @@ export class ControlServer {
         },
       });
     } catch (e) {
-      throw new SocketPathError(`cannot listen on ${path}: ${(e as Error).message}`);
+      throw new SocketPathError(`cannot listen on ${path}: ${listenReason(path, e)}`);
     } finally {
       process.umask(old);
     }
@@ -117,12 +135,27 @@ export class ControlServer {
     this.listener = null;
   }
 
+  /** stop taking connections (Bun unlinks the path); open ones finish what they asked */
+  stopListening(): void {
+    this.listener?.stop(false);
+    this.listener = null;
+  }
+
   private open(s: Socket<Conn>): void {
     s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, busy: false, ended: false, closed: false, paused: false, finishing: false };
     this.count++;
     if (this.count > MAX_CONNECTIONS) {
       this.write(s, errorReply(`too many connections (${MAX_CONNECTIONS}); retry later`, "INTERNAL"));
       this.finish(s);
+      return;
+    }
+    const fds = fdBudget();
+    fds.used();
+    if (fds.free() < FD_RESERVE / 2) {
+      // never let clients take the last fds: accept() would then fail (EMFILE) and spin, and
+      // nothing could be answered; refuse this one and give its fd back at once
+      this.write(s, errorReply(`out of file descriptors (${fds.limit - fds.free()} of ${fds.limit} in use); retry later`, "INTERNAL"));
+      s.end();
       return;
     }
     s.timeout(IDLE_SECONDS);

@@ -47,7 +47,7 @@ command = "forever"
 command = "forever"
 `);
   const r = await f.request({ cmd: "reread" });
-  expect(r).toEqual({ ok: true, added: ["alpha", "zeta"], removed: ["gone", "gone2"], restarted: ["change"], unchanged: ["keep"] });
+  expect(r).toEqual({ ok: true, added: ["alpha", "zeta"], removed: ["gone", "gone2"], restarted: ["change"], unchanged: ["keep"], warnings: [] });
 
   const changed = await f.waitEntry("change", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.change);
   expect(changed.restart_count).toBe(1);
@@ -73,7 +73,7 @@ command = "tree"
   const r = await f.ctl("reread");
   expect(r.code).toBe(0);
   expect(r.stdout).toBe("added: -\nremoved: -\nrestarted: -\nunchanged: a, b\n");
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"], warnings: [] });
   await Bun.sleep(300);
   expect(await f.pids()).toEqual(before);
 });
@@ -91,7 +91,7 @@ restart_delay = 1
 command = "forever"
 restart_delay = 2
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["a"], unchanged: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["a"], unchanged: [], warnings: [] });
   await f.waitEntry("a", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== a);
 });
 
@@ -114,7 +114,7 @@ stdout = "a.log"
 [companions.b]
 command = "forever"
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"], warnings: [] });
   await Bun.sleep(300);
   expect(await f.entry("a")).toMatchObject({ state: "STOPPED", manual_stop: true, pid: null, command: "print-env SUP_T_X" });
   expect((await f.entry("b")).pid).toBe(before.b!);
@@ -199,7 +199,7 @@ command = "forever"
 command = "forever"
 env = { CHANGED = "1" }
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["c"], restarted: ["b"], unchanged: ["a"] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["c"], restarted: ["b"], unchanged: ["a"], warnings: [] });
   await f.waitEntry("b", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.b);
   expect((await f.entry("a")).pid).toBe(before.a!);
 });
@@ -221,7 +221,7 @@ stdout = "deaf.log"
 command = "forever"
 `);
   const t0 = performance.now();
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["deaf"], restarted: [], unchanged: ["a"] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["deaf"], restarted: [], unchanged: ["a"], warnings: [] });
   // still supervised while it drains
   const draining = await f.status();
   expect(draining.find((e) => e.name === "deaf")?.state).toBe("STOPPING");
