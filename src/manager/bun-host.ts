@@ -7,7 +7,8 @@ import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
 import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
-import { FD_RESERVE, fdBudget, operatorNofile, withSoftNofile } from "../os/fds.ts";
+import { withLimits } from "../contain/limits.ts";
+import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
 import { procInfo } from "../os/proc.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
@@ -20,7 +21,6 @@ export class BunHost implements Host {
   private readonly fds = fdBudget();
   /** the soft RLIMIT_NOFILE companions get: the one sup was started with */
   private readonly nofile = operatorNofile();
-  private warnedNofile = false;
 
   constructor(
     private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; exit: (code: number) => void },
@@ -48,8 +48,11 @@ export class BunHost implements Host {
       const out = this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
       const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : this.stdio(spec.stderr, "stderr", opened);
-      const { value: proc, lowered } = withSoftNofile(this.nofile, this.fds, () => Bun.spawn({
-        cmd: spec.argv,
+      const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
+      const proc = withLimits(spec, limits, (shape) => Bun.spawn({
+        cmd: shape.argv,
+        ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
+        ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
         cwd: spec.cwd,
         env,
         stdio: ["ignore", out, err],
@@ -62,10 +65,6 @@ export class BunHost implements Host {
           onExit(p.pid, signal ? null : code, signal ? String(signal) : null);
         },
       }));
-      if (!lowered && this.nofile !== null && this.nofile < this.fds.limit && !this.warnedNofile) {
-        this.warnedNofile = true;
-        log(`warning: sup holds too many fds to hand companions RLIMIT_NOFILE ${this.nofile} for now; ${spec.name} got ${this.fds.limit}`);
-      }
       return proc.pid;
     } catch (e) {
       if (e instanceof SpawnError) throw e;
