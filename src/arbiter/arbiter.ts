@@ -11,7 +11,10 @@ import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/li
 import { existsSync } from "node:fs";
 import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
-import { childrenOf } from "../os/proc.ts";
+import { childrenOf, descendants, procInfo } from "../os/proc.ts";
+import { ownCgroupDir } from "../contain/cgroup.ts";
+import { removeCgroupTree } from "../contain/containment.ts";
+import { join } from "node:path";
 import { selfCommand } from "../os/self.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
@@ -79,6 +82,8 @@ class Arbiter {
   private ready = false;
   private held = new Set<string>();
   private respawnTimer: LongTimer | null = null;
+  /** names this sup's cgroup folder and companion markers (SUP_TREE): unique per arbiter */
+  readonly instance = `${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   /** the soft RLIMIT_NOFILE sup was started with, handed to the manager for its companions */
   private readonly nofile = operatorNofile();
   private finish!: (code: number) => void;
@@ -105,7 +110,7 @@ class Arbiter {
     this.managerStopCode = null;
     const started = performance.now();
     const [exe, ...args] = managerCommand(this.file);
-    const env: Record<string, string | undefined> = { ...process.env, SUP_MANAGER_PARENT: String(process.pid) };
+    const env: Record<string, string | undefined> = { ...process.env, SUP_MANAGER_PARENT: String(process.pid), SUP_MANAGER_INSTANCE: this.instance };
     if (this.nofile !== null) env.SUP_MANAGER_NOFILE = this.nofile === Infinity ? "unlimited" : String(this.nofile);
     let proc: Subprocess;
     try {
@@ -179,42 +184,45 @@ class Arbiter {
   }
 
   /**
-   * Stop every group the dead manager owned, plus any orphan re-parented to us: stop signal
-   * now, SIGKILL at their stop timeout (`graceMs` overrides it; 0 = SIGKILL at once).
+   * Stop every process the dead manager left: all of our descendants but a new manager (we are
+   * a child subreaper, so the companions' whole trees, escaped daemons included, are re-parented
+   * to us). Each gets its companion's stop signal now (known by its process group) and SIGKILL
+   * at that companion's stop timeout (`graceMs` overrides it; 0 = SIGKILL at once). Waits until
+   * every one is gone, however long the timeouts: a survivor would run beside the next manager's copy.
    */
   private async killLeftovers(deadManager: number, graceMs?: number): Promise<void> {
     const groups = new Map(this.groups);
-    for (const p of childrenOf(process.pid)) {
-      if (p.pid !== this.manager?.pid && p.pid !== deadManager && !groups.has(p.pgid)) groups.set(p.pgid, { pgid: p.pgid, signal: "SIGTERM", stopMs: 10_000 });
-    }
     this.groups.clear();
-    groups.delete(process.pid); // never our own group
-    if (!groups.size) return this.reapOrphans();
-    const alive = (pgid: number) => {
-      try {
-        process.kill(-pgid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    let left = [...groups.keys()].filter(alive);
-    if (!left.length) return this.reapOrphans();
-    const found = left.length;
-    for (const pgid of left) signalGroup(pgid, graceMs === 0 ? "SIGKILL" : groups.get(pgid)!.signal);
+    const fallbackMs = Math.max(10_000, ...[...groups.values()].map((g) => g.stopMs));
+    const first = new Map<number, { signal: string; stopMs: number }>();
     const start = performance.now();
-    // until every group is gone: each gets its own stop_timeout, however long, then SIGKILL;
-    // nothing is ever abandoned (a survivor would run twice beside the next manager's copy)
-    for (let pause = 20; left.length; pause = Math.min(pause * 2, 500)) {
+    for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
       this.reapOrphans();
-      left = left.filter(alive);
-      const elapsed = performance.now() - start;
-      for (const g of left) if (this.killNow || elapsed >= (graceMs ?? groups.get(g)!.stopMs)) signalGroup(g, "SIGKILL");
+      const left = descendants([process.pid]).filter((p) => p !== this.manager?.pid && p !== deadManager && isAlive(p));
       if (!left.length) break;
+      const elapsed = performance.now() - start;
+      for (const p of left) {
+        let how = first.get(p);
+        if (!how) {
+          const g = groups.get(procInfo(p)?.pgid ?? -1);
+          how = { signal: g?.signal ?? "SIGTERM", stopMs: graceMs ?? g?.stopMs ?? fallbackMs };
+          first.set(p, how);
+          signalPid(p, how.stopMs === 0 || this.killNow ? "SIGKILL" : how.signal);
+        } else if (this.killNow || elapsed >= how.stopMs) signalPid(p, "SIGKILL");
+      }
       await Bun.sleep(this.killNow ? 20 : pause);
     }
     this.reapOrphans();
-    log(`stopped ${found} leftover process group(s) of manager ${deadManager}`);
+    const cg = this.cgroup();
+    if (cg) removeCgroupTree(cg);
+    if (first.size) log(`stopped ${first.size} leftover process(es) of manager ${deadManager}`);
+  }
+
+  /** the manager's cgroup folder for this sup (cgroup mode), when it exists */
+  private cgroup(): string | null {
+    const own = ownCgroupDir();
+    const dir = own && join(own, `sup.${this.instance}`);
+    return dir && existsSync(dir) ? dir : null;
   }
 
   /** reap exited orphans re-parented to us, by pid (never waitpid(-1): that steals Bun's exits) */
@@ -267,6 +275,8 @@ class Arbiter {
       log(`stop budget of ${budget / 1000}s spent; killing what is left`);
       this.forward("SIGKILL");
       for (const pgid of this.groups.keys()) signalGroup(pgid, "SIGKILL");
+      // and whatever escaped the groups (re-parented to the manager or to us)
+      for (const p of descendants([process.pid])) signalPid(p, "SIGKILL");
     }, budget);
   }
 
@@ -276,6 +286,17 @@ class Arbiter {
     this.reapOrphans();
     this.finish(code);
   }
+}
+
+function signalPid(pid: number, signal: string): void {
+  try {
+    process.kill(pid, signal);
+  } catch {}
+}
+
+function isAlive(pid: number): boolean {
+  const p = procInfo(pid);
+  return p !== null && p.state !== "Z" && p.state !== "X";
 }
 
 function signalGroup(pgid: number, signal: string): void {

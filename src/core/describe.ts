@@ -18,6 +18,19 @@ export interface StatusEntry {
   command: string;
   /** extra, not in the original: seconds since the current process started (null when none) */
   uptime: number | null;
+  /** live processes in its tree (0 when not running) */
+  processes: number;
+  /** percent of one core over the last interval between two samples, or since the start; null when not running */
+  cpu_percent: number | null;
+  /** resident memory summed over the tree, bytes; null when not running */
+  rss_bytes: number | null;
+}
+
+/** what a companion's tree costs, sampled by the host when status is asked */
+export interface Usage {
+  processes: number;
+  cpuPercent: number;
+  rssBytes: number;
 }
 
 export function formatUptime(seconds: number): string {
@@ -36,7 +49,7 @@ export function shellJoin(argv: string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-export function describe(c: Companion, now: Clock): StatusEntry {
+export function describe(c: Companion, now: Clock, usage: Usage | null = null): StatusEntry {
   const uptime = c.pid !== null && c.startedMono !== null ? (now.mono - c.startedMono) / 1000 : null;
   let description: string;
   switch (c.state) {
@@ -74,6 +87,9 @@ export function describe(c: Companion, now: Clock): StatusEntry {
     manual_stop: c.manualStop,
     command: typeof c.spec.command === "string" ? c.spec.command : shellJoin(c.spec.command),
     uptime: uptime === null ? null : Math.round(uptime * 1000) / 1000,
+    processes: c.pid === null ? 0 : (usage?.processes ?? 1),
+    cpu_percent: c.pid === null ? null : (usage?.cpuPercent ?? null),
+    rss_bytes: c.pid === null ? null : (usage?.rssBytes ?? null),
   };
 }
 

@@ -192,9 +192,14 @@ const stopWhileBackoff: Cell<"stop"> = (c, ev) => {
 const stopWhileUp: Cell<"stop"> = (c, ev, now) => {
   if (c.pid === null) return ok({ ...markStop(c, ev), state: "STOPPED", deadline: null, reason: "stopped manually" }, `${c.name} stopped`);
   // STARTING/RUNNING -> STOPPING: stop_signal now, SIGKILL at stop_timeout
-  return ok(beginStop(markStop(c, ev), now, c.spec.stopTimeoutMs), `${c.name} stopping`, [stopSignal(c)]);
+  return ok(beginStop(markStop(c, ev), now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [stopSignal(c)]);
 };
-const stopWhileStopping: Cell<"stop"> = (c, ev) => ok(markStop(c, ev), `${c.name} already stopping`);
+const stopWhileStopping: Cell<"stop"> = (c, ev, now) => {
+  const next = markStop(c, ev);
+  // a capped stop (the arbiter is gone) brings a far SIGKILL deadline closer
+  if (ev.capMs !== undefined && !c.killed && (c.deadline === null || c.deadline > now.mono + ev.capMs)) next.deadline = now.mono + ev.capMs;
+  return ok(next, `${c.name} already stopping`);
+};
 
 const restartWhileUp: Cell<"restart"> = (c, _ev, now) => {
   if (c.pid === null) return restartFromDown(c, { type: "restart" }, now);

@@ -15,7 +15,7 @@ export type StopKind = "manual" | "shutdown" | "remove";
 
 export type Event =
   | { type: "start" } // operator's start (or the initial autostart)
-  | { type: "stop"; kind?: StopKind }
+  | { type: "stop"; kind?: StopKind; capMs?: number } // capMs: stop_timeout at most this (the arbiter is gone)
   | { type: "restart" }
   | { type: "kill" } // fast stop: SIGKILL the group now
   | { type: "changed"; spec: CompanionSpec } // reread: new config for this name

@@ -7,6 +7,7 @@ import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
 import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
+import type { Containment, Sample } from "../contain/containment.ts";
 import { withLimits } from "../contain/limits.ts";
 import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
 import { procInfo } from "../os/proc.ts";
@@ -24,6 +25,8 @@ export class BunHost implements Host {
 
   constructor(
     private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; exit: (code: number) => void },
+    /** tree membership of every run (cgroup or marker mode) */
+    readonly contain: Containment,
   ) {
     this.baseEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERNAL_ENV.test(k)) this.baseEnv[k] = v;
@@ -44,6 +47,8 @@ export class BunHost implements Host {
     }
     this.fds.used();
     const opened: number[] = [];
+    const run = this.contain.prepare(spec.name);
+    let spawned = false;
     try {
       const out = this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
@@ -54,23 +59,29 @@ export class BunHost implements Host {
         ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
         ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
         cwd: spec.cwd,
-        env,
+        env: { ...env, ...this.contain.env(run) },
         stdio: ["ignore", out, err],
         detached: true,
+        ...(run.cgroup ? { cgroup: run.cgroup } : {}),
         onExit: (p, code, signal) => {
-          // the leader is gone: nothing of its group may outlive it
-          try {
-            process.kill(-p.pid, "SIGKILL");
-          } catch {}
+          // the main process is gone: nothing of its tree may outlive it (say what was killed)
+          const killed = this.contain.mainExited(p.pid);
+          if (killed.length) {
+            const names = killed.slice(0, 10).map((k) => `${k.pid} (${k.comm})`).join(", ");
+            log(`${spec.name}: main process ${p.pid} exited; killed ${killed.length} process(es) left in its tree: ${names}${killed.length > 10 ? ", …" : ""} (run programs in the foreground)`);
+          }
           onExit(p.pid, signal ? null : code, signal ? String(signal) : null);
         },
       }));
+      spawned = true;
+      this.contain.adopt(proc.pid, run);
       return proc.pid;
     } catch (e) {
       if (e instanceof SpawnError) throw e;
       throw spawnReason(e as NodeJS.ErrnoException, spec);
     } finally {
       for (const fd of opened) closeSync(fd);
+      if (!spawned) this.contain.abandon(run);
     }
   }
 
@@ -91,16 +102,17 @@ export class BunHost implements Host {
   signal(pid: number, signal: string, group: boolean): void {
     const num = signalNumber(signal);
     if (group) {
-      try {
-        process.kill(-pid, num);
-        return;
-      } catch {
-        // no such group (the companion made its own): fall back to the pid
-      }
+      // the whole tree: its process group, every process of its cgroup or marked tree
+      this.contain.signal(pid, num);
+      return;
     }
     try {
       process.kill(pid, num);
     } catch {}
+  }
+
+  sample(pid: number): Sample | null {
+    return this.contain.sample(pid);
   }
 
   timer(atMono: number | null, fn: () => void): void {

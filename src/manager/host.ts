@@ -2,6 +2,7 @@
 // bun-host.ts implements it for real; tests use a fake with a virtual clock.
 import type { CompanionSpec } from "../config/schema.ts";
 import type { Clock } from "../core/types.ts";
+import type { Sample } from "../contain/containment.ts";
 
 /**
  * A companion could not be spawned. `transient`: the cause is a shortage that passes (no fds
@@ -38,6 +39,8 @@ export interface Host {
   /** the one timer: fire `fn` at monotonic `atMono` (any distance, never early); null clears it */
   timer(atMono: number | null, fn: () => void): void;
   log(message: string): void;
+  /** what the tree of main process `pid` costs now (processes, CPU, memory); null when unknown */
+  sample?(pid: number): Sample | null;
   /** process groups the manager now owns, for the arbiter to clean up if the manager dies */
   groups?(added: OwnedGroup[], removed: number[]): void;
   /** a shutdown began (operator stop or fail-fast) and will end with this exit code */

@@ -5,7 +5,8 @@ import { gracefulBudgetMs } from "../config/validate.ts";
 import { ControlServer, SocketPathError } from "../control/server.ts";
 import type { ControlApi } from "../control/protocol.ts";
 import { basename } from "node:path";
-import { clearSignalMask, getppid, setParentDeathSignal, setProcessName } from "../os/libc.ts";
+import { clearSignalMask, getppid, setChildSubreaper, setParentDeathSignal, setProcessName } from "../os/libc.ts";
+import { Containment } from "../contain/containment.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
@@ -13,6 +14,12 @@ import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
 import type { OwnedGroup } from "./host.ts";
 import { Supervisor } from "./supervisor.ts";
 
+
+/**
+ * With the arbiter gone nobody would clean up after the manager: every companion gets its stop
+ * signal and at most this long before SIGKILL, so nothing is left within 2 s (contract §10).
+ */
+const ORPHANED_STOP_MS = 1500;
 
 function tell(msg: ToArbiter): void {
   try {
@@ -25,15 +32,18 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   // handlers first: a signal during start-up must not kill the manager by default action.
   // Until the supervisor exists, a stop is remembered and a reload is moot (the file is being read now).
   let early: "graceful" | "fast" | null = null;
-  let onStop: (fast: boolean) => void = (fast) => {
+  let onStop: (fast: boolean, capMs?: number) => void = (fast) => {
     early = fast ? "fast" : (early ?? "graceful");
   };
   let onHup: () => void = () => {};
   const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
   /** say which signal makes sup stop, and whether it is the arbiter's death (PDEATHSIG) */
   const stopSignal = (sig: string, fast: boolean) => {
-    if (parent && getppid() !== parent) log(`${sig}: arbiter ${parent} is gone (parent-death signal); stopping every companion`);
-    else log(`${sig} received: ${fast ? "fast stop (SIGKILL)" : "graceful stop"} of every companion`);
+    if (parent && getppid() !== parent) {
+      log(`${sig}: arbiter ${parent} is gone (parent-death signal); stopping every companion within ${ORPHANED_STOP_MS / 1000}s`);
+      return onStop(fast, ORPHANED_STOP_MS);
+    }
+    log(`${sig} received: ${fast ? "fast stop (SIGKILL)" : "graceful stop"} of every companion`);
     onStop(fast);
   };
   process.on("SIGTERM", () => stopSignal("SIGTERM", false));
@@ -62,11 +72,22 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   }
   let config = loaded.config;
 
+  // every process a companion starts stays below the manager (subreaper) or in its cgroup
+  setChildSubreaper();
+  const contain = new Containment(process.env.SUP_MANAGER_INSTANCE || String(parent || process.pid), process.env.SUP_CONTAINMENT);
+  process.on("SIGCHLD", () => contain.reapOrphans());
+
   let server: ControlServer | null = null;
+  let exiting = false;
   const exit = (code: number) => {
+    if (exiting) return;
+    exiting = true;
     server?.stop();
-    log(`all companions stopped; exiting with ${code}`);
-    process.exit(code);
+    // nothing of any companion outlives the manager: escaped orphans included
+    void contain.killEverything().finally(() => {
+      log(`all companions stopped; exiting with ${code}`);
+      process.exit(code);
+    });
   };
   // batch group changes per tick: cheap at 1000 companions
   let pendingAdd: OwnedGroup[] = [];
@@ -88,7 +109,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     },
     stopping: (code) => tell({ t: "stopping", code }),
     exit,
-  });
+  }, contain);
   const sup = new Supervisor(config, host);
 
   let rereads = Promise.resolve();
@@ -155,16 +176,16 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     process.exit(EXIT_SOCKET);
   }
 
-  onStop = (fast) => sup.stopAll(fast);
+  onStop = (fast, capMs) => sup.stopAll(fast, 0, capMs);
   onHup = () => {
     log("SIGHUP: rereading config");
     void reread();
   };
   process.on("disconnect", () => {
     // the IPC channel closed: the arbiter is gone (PDEATHSIG normally said so first)
-    if (!sup.stopping) {
-      log("arbiter is gone; stopping every companion");
-      sup.stopAll(false);
+    if (!sup.stopping || getppid() !== parent) {
+      log(`arbiter is gone; stopping every companion within ${ORPHANED_STOP_MS / 1000}s`);
+      sup.stopAll(false, 0, ORPHANED_STOP_MS);
     }
   });
 

@@ -207,7 +207,10 @@ export class Supervisor {
   status(names?: string[]): StatusEntry[] {
     const now = this.host.now();
     const list = names ?? this.order;
-    return list.map((n) => describe(this.companions.get(n)!, now));
+    return list.map((n) => {
+      const c = this.companions.get(n)!;
+      return describe(c, now, c.pid === null ? null : (this.host.sample?.(c.pid) ?? null));
+    });
   }
 
   command(cmd: "start" | "stop" | "restart", name: string): Reply {
@@ -266,10 +269,10 @@ export class Supervisor {
   }
 
   /** stop everything (graceful: stop_signal, SIGKILL at stop_timeout; fast: SIGKILL now), then exit */
-  stopAll(fast: boolean, code = 0): void {
+  stopAll(fast: boolean, code = 0, capMs?: number): void {
     if (this.shutdown) {
       if (fast && !this.shutdown.fast) this.shutdown.fast = true;
-      else {
+      else if (capMs === undefined) {
         this.checkShutdownDone();
         return;
       }
@@ -278,7 +281,7 @@ export class Supervisor {
       this.host.stopping?.(code);
     }
     for (const name of this.order) {
-      this.queue.push({ name, event: fast ? { type: "kill" } : { type: "stop", kind: "shutdown" } });
+      this.queue.push({ name, event: fast ? { type: "kill" } : { type: "stop", kind: "shutdown", ...(capMs !== undefined ? { capMs } : {}) } });
     }
     this.drain();
   }

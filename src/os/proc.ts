@@ -54,3 +54,105 @@ export function childrenOf(ppid: number): ProcInfo[] {
     return allProcs().filter((p) => p.ppid === ppid);
   }
 }
+
+/**
+ * Every live descendant of `roots` (not the roots themselves), by walking the kernel's
+ * /proc/PID/task/TID/children lists (proc(5)); a process that ends during the walk is skipped.
+ */
+export function descendants(roots: number[]): number[] {
+  const seen = new Set<number>(roots);
+  const out: number[] = [];
+  const stack = [...roots];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    let tids: string[];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      let list: string;
+      try {
+        list = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const n of list.split(" ")) {
+        if (!n.trim()) continue;
+        const child = Number(n);
+        if (seen.has(child)) continue;
+        seen.add(child);
+        out.push(child);
+        stack.push(child);
+      }
+    }
+  }
+  return out;
+}
+
+/** the value of variable `name` in the environment `pid` started with, or null (gone, not ours, absent) */
+export function envOf(pid: number, name: string): string | null {
+  let env: Buffer;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return null;
+  }
+  const key = Buffer.from(`${name}=`);
+  let at = env[0] === key[0] && env.subarray(0, key.length).equals(key) ? 0 : -1;
+  if (at < 0) {
+    const hit = env.indexOf(Buffer.concat([Buffer.from([0]), key]));
+    if (hit < 0) return null;
+    at = hit + 1;
+  }
+  const end = env.indexOf(0, at);
+  return env.subarray(at + key.length, end < 0 ? env.length : end).toString("utf8");
+}
+
+/** CPU and memory of one process: from /proc/PID/stat (utime, stime, cutime, cstime in clock ticks; rss in pages) */
+export interface ProcUsage {
+  /** user + system CPU of the process itself, seconds */
+  cpu: number;
+  /** CPU of its reaped children, seconds */
+  childCpu: number;
+  rssBytes: number;
+  comm: string;
+}
+
+/** USER_HZ: /proc reports CPU in these ticks (100 on every Linux ABI in use: proc(5), times(2)) */
+const TICKS = 100;
+let page = 0;
+/** the page size, from this process's own RSS in pages (statm) and in kB (status): 4 KiB, 16 KiB or 64 KiB */
+function pageSize(): number {
+  if (page) return page;
+  try {
+    const pages = Number(readFileSync("/proc/self/statm", "utf8").split(" ")[1]);
+    const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync("/proc/self/status", "utf8"))?.[1]);
+    const guess = (kb * 1024) / pages;
+    page = [4096, 16384, 65536].reduce((a, b) => (Math.abs(b - guess) < Math.abs(a - guess) ? b : a));
+  } catch {
+    page = 4096;
+  }
+  return page;
+}
+
+export function usageOf(pid: number): ProcUsage | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const close = stat.lastIndexOf(")");
+  const comm = stat.slice(stat.indexOf("(") + 1, close);
+  const f = stat.slice(close + 2).split(" ");
+  // after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21)
+  if (f[0] === "Z" || f[0] === "X") return { cpu: 0, childCpu: 0, rssBytes: 0, comm };
+  return {
+    cpu: (Number(f[11]) + Number(f[12])) / TICKS,
+    childCpu: (Number(f[13]) + Number(f[14])) / TICKS,
+    rssBytes: Number(f[21]) * pageSize(),
+    comm,
+  };
+}

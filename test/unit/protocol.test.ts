@@ -23,6 +23,9 @@ function entry(name: string): StatusEntry {
     manual_stop: false,
     command: "prog",
     uptime: 1,
+    processes: 1,
+    cpu_percent: 0,
+    rss_bytes: 4096,
   };
 }
 
