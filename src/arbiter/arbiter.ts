@@ -84,6 +84,8 @@ class Arbiter {
   private respawnTimer: LongTimer | null = null;
   /** names this sup's cgroup folder and companion markers (SUP_TREE): unique per arbiter */
   readonly instance = `${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
+  /** wall ms when `sup run` started, for `info` */
+  private readonly startedAt = Date.now();
   /** the soft RLIMIT_NOFILE sup was started with, handed to the manager for its companions */
   private readonly nofile = operatorNofile();
   private finish!: (code: number) => void;
@@ -110,7 +112,7 @@ class Arbiter {
     this.managerStopCode = null;
     const started = performance.now();
     const [exe, ...args] = managerCommand(this.file);
-    const env: Record<string, string | undefined> = { ...process.env, SUP_MANAGER_PARENT: String(process.pid), SUP_MANAGER_INSTANCE: this.instance };
+    const env: Record<string, string | undefined> = { ...process.env, SUP_MANAGER_PARENT: String(process.pid), SUP_MANAGER_INSTANCE: this.instance, SUP_MANAGER_GENERATION: String(this.generation), SUP_MANAGER_STARTED_AT: String(this.startedAt / 1000) };
     if (this.nofile !== null) env.SUP_MANAGER_NOFILE = this.nofile === Infinity ? "unlimited" : String(this.nofile);
     let proc: Subprocess;
     try {

@@ -24,6 +24,7 @@ usage:
   sup ctl   [-c FILE | -s SOCKET] start|stop|restart NAME... | all
   sup ctl   [-c FILE | -s SOCKET] reread
   sup ctl   [-c FILE | -s SOCKET] signal SIGNAL NAME...
+  sup ctl   [-c FILE | -s SOCKET] info [--json]
   sup version | sup --version
 
 The config is -c FILE, else $SUP_CONFIG, else ./sup.toml.

@@ -21,7 +21,8 @@ export const CTL_USAGE = `usage:
   sup ctl [-c FILE | -s SOCKET] status [--json] [NAME...]
   sup ctl [-c FILE | -s SOCKET] start|stop|restart NAME... | all
   sup ctl [-c FILE | -s SOCKET] reread
-  sup ctl [-c FILE | -s SOCKET] signal SIGNAL NAME...`;
+  sup ctl [-c FILE | -s SOCKET] signal SIGNAL NAME...
+  sup ctl [-c FILE | -s SOCKET] info [--json]`;
 
 export async function ctl(raw: string[]): Promise<number> {
   checkFlags(raw, ctlArgs);
@@ -42,6 +43,14 @@ export async function ctl(raw: string[]): Promise<number> {
       case "reread":
         if (rest.length) throw new UsageError("reread takes no arguments");
         return await reread(socket);
+      case "info": {
+        if (rest.length) throw new UsageError("info takes no arguments");
+        const [r] = await request(socket, [{ cmd: "info" }]);
+        if (!r!.ok) return refused(r!);
+        if (args.json) out(JSON.stringify(r, null, 2) + "\n");
+        else for (const [k, v] of Object.entries(r!)) if (k !== "ok") out(`${k}: ${v ?? "-"}\n`);
+        return 0;
+      }
       case "signal": {
         const [sig, ...names] = rest;
         if (!sig || !names.length) throw new UsageError("signal needs SIGNAL NAME...");
@@ -113,6 +122,18 @@ const color = process.stdout.isTTY && !process.env.NO_COLOR;
 const STATE_COLOR: Record<string, string> = { RUNNING: "32", STARTING: "36", BACKOFF: "33", STOPPING: "33", FATAL: "31", EXITED: "35", STOPPED: "2" };
 const paint = (s: string, state: string, width: number) => (color && STATE_COLOR[state] ? `\x1b[${STATE_COLOR[state]}m${s.padEnd(width)}\x1b[0m` : s.padEnd(width));
 
+/** bytes as ps/top show them: 812K, 3.1M, 1.2G (powers of 1024) */
+export function formatBytes(n: number): string {
+  const units = ["B", "K", "M", "G", "T"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v}B` : `${v < 10 ? v.toFixed(1) : Math.round(v)}${units[u]}`;
+}
+
 async function status(socket: string, names: string[], json: boolean): Promise<number> {
   const [reply] = await request(socket, [{ cmd: "status", ...(names.length ? { names } : {}) }]);
   if (json) {
@@ -121,8 +142,17 @@ async function status(socket: string, names: string[], json: boolean): Promise<n
   }
   if (!reply!.ok) return refused(reply!);
   const list = reply!.companions as StatusEntry[];
-  const rows = list.map((c) => [c.name, c.state, c.pid === null ? "-" : String(c.pid), c.uptime === null || c.uptime === undefined ? "-" : formatUptime(c.uptime), String(c.restart_count), c.description]);
-  const head = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "DESCRIPTION"];
+  const rows = list.map((c) => [
+    c.name,
+    c.state,
+    c.pid === null ? "-" : String(c.pid),
+    c.uptime === null || c.uptime === undefined ? "-" : formatUptime(c.uptime),
+    String(c.restart_count),
+    c.cpu_percent === null || c.cpu_percent === undefined ? "-" : `${c.cpu_percent.toFixed(1)}%`,
+    c.rss_bytes === null || c.rss_bytes === undefined ? "-" : formatBytes(c.rss_bytes),
+    c.description,
+  ]);
+  const head = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "CPU", "RSS", "DESCRIPTION"];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const table = [head.map((h, i) => (i === head.length - 1 ? h : h.padEnd(widths[i]!))).join("  ")];
   for (const r of rows) table.push(r.map((v, i) => (i === 1 ? paint(v, v, widths[i]!) : i === r.length - 1 ? v : v.padEnd(widths[i]!))).join("  "));

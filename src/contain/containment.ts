@@ -109,15 +109,23 @@ export class Containment {
     return out;
   }
 
-  /** deliver `signal` to every process of the run (and the main process's group); returns the pids */
+  /**
+   * Deliver `signal` once to every process of the run: to the main process's group with one
+   * kill(-pgid), and to each member outside that group (escaped by setsid/setpgid) on its own.
+   * Returns the members.
+   */
   signal(pid: number, signal: NodeJS.Signals | number): number[] {
     const run = this.runs.get(pid);
     if (run?.cgroup && (signal === "SIGKILL" || signal === 9) && cgroupKill(run.cgroup)) return cgroupProcs(run.cgroup);
     const pids = this.members(pid);
+    let grouped = true;
     try {
       process.kill(-pid, signal);
-    } catch {}
+    } catch {
+      grouped = false; // the main process left its own group (or is gone): reach each member
+    }
     for (const p of pids) {
+      if (grouped && procInfo(p)?.pgid === pid) continue;
       try {
         process.kill(p, signal);
       } catch {}

@@ -16,6 +16,8 @@ export interface ControlApi {
   signal(name: string, signal: string, group: boolean): Reply;
   reread(): Promise<{ ok: true; result: RereadResult } | { ok: false; error: string }>;
   version: string;
+  /** who and where this sup is: pids, restarts, paths, containment mode (the `info` reply's keys) */
+  info?(): Json;
 }
 
 export type Json = Record<string, unknown>;
@@ -76,6 +78,8 @@ async function dispatch(r: Json, api: ControlApi): Promise<Json> {
     }
     case "version":
       return { ok: true, version: api.version, protocol: PROTOCOL };
+    case "info":
+      return { ok: true, version: api.version, protocol: PROTOCOL, ...(api.info?.() ?? {}) };
     default:
       return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
   }

@@ -150,6 +150,15 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     signal: (name, sig, group) => sup.signal(name, sig, group),
     reread,
     version: VERSION,
+    info: () => ({
+      pid: parent || null,
+      manager_pid: process.pid,
+      manager_restarts: Math.max(0, Number(process.env.SUP_MANAGER_GENERATION || 1) - 1),
+      started_at: Number(process.env.SUP_MANAGER_STARTED_AT) || null,
+      config: config.file,
+      socket: config.socket,
+      containment: contain.mode,
+    }),
   };
 
   server = new ControlServer(api, log);

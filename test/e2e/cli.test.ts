@@ -76,11 +76,11 @@ describe("sup ctl", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain("\x1b[");
     const rows = r.stdout.trimEnd().split("\n");
-    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +DESCRIPTION$/);
+    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +CPU +RSS +DESCRIPTION$/);
     expect(rows.length).toBe(4);
     expect(rows.slice(1).map((l) => l.split(/ +/)[0])).toEqual(["web", "worker-with-a-long-name", "broken"]);
     // every column starts at the header's offset
-    const cols = ["STATE", "PID", "UPTIME", "RESTARTS", "DESCRIPTION"].map((h) => rows[0]!.indexOf(h));
+    const cols = ["STATE", "PID", "UPTIME", "RESTARTS", "CPU", "RSS", "DESCRIPTION"].map((h) => rows[0]!.indexOf(h));
     for (const row of rows.slice(1)) {
       for (const at of cols) {
         expect(row[at - 1]).toBe(" ");
@@ -90,8 +90,12 @@ describe("sup ctl", () => {
     const webRow = rows[1]!;
     expect(webRow.slice(cols[0]!).startsWith("RUNNING")).toBe(true);
     expect(webRow.slice(cols[1]!).startsWith(String(web.pid))).toBe(true);
-    expect(webRow.slice(cols[4]!)).toStartWith("running, pid");
-    expect(rows[3]!.slice(cols[4]!)).toBe("fatal, command not found: sup-test-no-such-command");
+    expect(webRow.slice(cols[6]!)).toStartWith("running, pid");
+    // CPU and RSS of a running companion's tree; "-" for one that is not running
+    expect(webRow.slice(cols[4]!)).toMatch(/^\d+\.\d%/);
+    expect(webRow.slice(cols[5]!)).toMatch(/^\d+(\.\d)?[KMG] /);
+    expect(rows[3]!.slice(cols[4]!)).toMatch(/^- +- +fatal/);
+    expect(rows[3]!.slice(cols[6]!)).toBe("fatal, command not found: sup-test-no-such-command");
     // names select rows
     const one = await f.ctl("status", "broken");
     expect(one.stdout.trimEnd().split("\n").length).toBe(2);
