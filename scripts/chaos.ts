@@ -10,7 +10,7 @@
 // SIGTERM in the first milliseconds after launch.
 import { existsSync } from "node:fs";
 import { SUP } from "../test/helpers/sup.ts";
-import { arbiterKills, badConfigReload, ChaosViolation, cleanupAll, clientFlood, managerKills, overCapRefusal, sigtermAtLaunch, signalStorms, startupSignalStorm, stopWhileReaping } from "../test/chaos/scenarios.ts";
+import { arbiterKills, badConfigReload, binaryRemoved, ChaosViolation, cleanupAll, clientFlood, fdExhaustion, managerKills, overCapRefusal, sigtermAtLaunch, signalStorms, startupSignalStorm, stopWhileReaping } from "../test/chaos/scenarios.ts";
 
 function usage(msg?: string): never {
   if (msg) process.stderr.write(`chaos: ${msg}\n`);
@@ -78,6 +78,8 @@ const rows: Row[] = [
   // a signal inside Bun's own runtime start (the first ~10 ms here) meets the default action
   // before any JS runs; nothing has started then. From the first line of JS on, sup holds it.
   { name: "sigterm-at-launch", run: () => sigtermAtLaunch({ delaysMs: [15, 20, 30, 50] }) },
+  { name: "fd-exhaustion", run: () => fdExhaustion({ rounds: atLeast(rounds / 5, 3), companions: 100, nofile: 64, startupKillEvery: 2 }) },
+  { name: "binary-removed", run: () => binaryRemoved({ rounds: atLeast(rounds / 10, 2) }) },
 ];
 
 const fmt = (v: unknown): string => {

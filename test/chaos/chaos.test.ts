@@ -1,11 +1,12 @@
 // The chaos suite in a size a slow, shared 2-core CI machine runs in well under a minute:
 // kill the manager 5 times, kill the arbiter, storm it with signals, flood the socket, break
-// the config under a reload. Full size: `bun scripts/chaos.ts`, which also runs the checks sup
-// fails today and that are therefore left out here (stop signal while the arbiter stops a dead
-// manager's companions, HUP/USR1 during the manager's start-up, SIGTERM in the first ms after
-// launch, concurrent clients above the connection cap, a config truncated to empty on reload).
+// the config under a reload, kill the manager at its fd limit, take its binary away. Full
+// size: `bun scripts/chaos.ts`, which also runs the checks sup fails today and that are
+// therefore left out here (stop signal while the arbiter stops a dead manager's companions,
+// HUP/USR1 during the manager's start-up, SIGTERM in the first ms after launch, concurrent
+// clients above the connection cap, a config truncated to empty on reload).
 import { afterEach, expect, test } from "bun:test";
-import { arbiterKills, badConfigReload, cleanupAll, clientFlood, managerKills, overCapRefusal, signalStorms, startupSignalStorm, stopWhileReaping } from "./scenarios.ts";
+import { arbiterKills, badConfigReload, binaryRemoved, cleanupAll, clientFlood, fdExhaustion, managerKills, overCapRefusal, signalStorms, startupSignalStorm, stopWhileReaping } from "./scenarios.ts";
 
 afterEach(async () => {
   // a scenario cleans up after itself, also when it fails; this is the safety net
@@ -70,4 +71,24 @@ test("a stop while the arbiter is stopping a dead manager's companions waits for
 test("HUP/USR1 storm while the manager starts: the manager survives", async () => {
   const r = await startupSignalStorm({ rounds: 2 });
   expect(r.managersLost).toBe(0);
+}, 60_000);
+
+test("manager SIGKILL x4 (+2 during start-up) at the fd limit (ulimit -n 64, 100 companions): recovers, never FATAL, no leftovers, no zombies", async () => {
+  const r = await fdExhaustion({ rounds: 4, companions: 100, nofile: 64, startupKillEvery: 2 });
+  expect(r.rounds).toBe(4);
+  expect(r.startupKills).toBe(2);
+  expect(r.minRunning).toBeGreaterThan(0);
+  expect(r.backoff).toBeGreaterThan(0);
+  expect(r.leftovers).toBe(0);
+  expect(r.zombies).toBe(0);
+  expect(r.maxRecoveryMs).toBeLessThan(20_000);
+}, 60_000);
+
+test("the manager's binary moved away x2: spawn failures logged and retried, sup stays up, recovers once it is back", async () => {
+  const r = await binaryRemoved({ rounds: 2 });
+  expect(r.rounds).toBe(2);
+  expect(r.spawnFailures).toBeGreaterThanOrEqual(4);
+  expect(r.leftovers).toBe(0);
+  expect(r.zombies).toBe(0);
+  expect(r.maxRecoveryMs).toBeLessThan(20_000);
 }, 60_000);

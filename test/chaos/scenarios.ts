@@ -1,5 +1,6 @@
 // Chaos scenarios against the compiled dist/sup: kill the manager over and over, kill the
-// arbiter, storm it with signals, flood the control socket, break the config under a reload.
+// arbiter, storm it with signals, flood the control socket, break the config under a reload,
+// kill the manager at its fd limit, take the manager's binary away.
 // Each scenario takes its size, returns figures, and throws a ChaosViolation (want / got) on
 // the first broken promise of the contract. Every process a scenario starts is gone when it
 // returns or throws: each runs its own SupFixture and cleans it up, census included.
@@ -7,10 +8,10 @@
 // Used by test/chaos/chaos.test.ts (bounded sizes for CI) and scripts/chaos.ts (full size, plus
 // the scenarios sup fails today: startupSignalStorm, stopWhileReaping, sigtermAtLaunch,
 // overCapRefusal, badConfigReload with the "empty" case).
-import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "node:fs";
 import type { Socket } from "bun";
 import { censusByTag, childPids, childrenOf, identity, rssKb, taggedCensus, zombiesOf, type Proc, type TaggedProc } from "../helpers/census.ts";
-import { SupFixture, type Entry } from "../helpers/sup.ts";
+import { SUP, SupFixture, type Entry } from "../helpers/sup.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 // ---------------------------------------------------------------- violations
@@ -836,6 +837,7 @@ stop_timeout = 5
 command = "exit-with 1 0.3"
 restart = "always"
 restart_delay = 0.2
+backoff = "fixed"
 startsecs = 0.1
 env = { CHAOS_ROLE = "crash" }
 
@@ -1274,6 +1276,246 @@ export async function badConfigReload(opts: { cases?: BadConfigCase[] } = {}): P
       await same(`after restoring the config (${c})`);
       figures.cases++;
     }
+    return figures;
+  });
+}
+
+// ---------------------------------------------------------------- f. out of file descriptors
+
+export interface FdExhaustionFigures {
+  /** manager kills while the manager was at its fd limit */
+  rounds: number;
+  /** extra kills of a manager still starting up (spawning up to the limit) */
+  startupKills: number;
+  /** fewest / most companions RUNNING at the limit (after a recovery) */
+  minRunning: number;
+  maxRunning: number;
+  /** companions in BACKOFF for want of fds, at the last look */
+  backoff: number;
+  /** processes of an earlier generation found alive after a recovery (a violation if > 0) */
+  leftovers: number;
+  /** zombies of the arbiter still there 1 s after a recovery (a violation if > 0) */
+  zombies: number;
+  /** kill -> status answers again with companions RUNNING under the new manager */
+  maxRecoveryMs: number;
+}
+
+export interface FdExhaustionOptions {
+  rounds: number;
+  /** sleep companions (default 100) */
+  companions?: number;
+  /** `ulimit -n` for sup (soft and hard; default 64) */
+  nofile?: number;
+  /** every Nth round also kills the next manager while it starts up (0: never) */
+  startupKillEvery?: number;
+  recoveryLimitMs?: number;
+}
+
+/**
+ * `ulimit -n 64` and 100 companions: sup runs what fits and keeps the rest in BACKOFF ("too
+ * many open files", never FATAL). Kill the manager a few times while it sits at that limit:
+ * each time the new manager answers, runs what fits again, nothing of the old generation
+ * survives, and the arbiter (at the same limit) leaves no zombie.
+ */
+export async function fdExhaustion(opts: FdExhaustionOptions): Promise<FdExhaustionFigures> {
+  const S = "out of file descriptors";
+  const n = opts.companions ?? 100;
+  const nofile = opts.nofile ?? 64;
+  const limit = opts.recoveryLimitMs ?? 20_000;
+  const names = Array.from({ length: n }, (_, i) => `fd${String(i).padStart(3, "0")}`);
+  const toml = `
+[defaults]
+startsecs = 0
+restart_delay = 0.2
+max_restart_delay = 1
+stop_timeout = 5
+env = { CHAOS_ROLE = "fd" }
+${names.map((x) => `\n[companions.${x}]\ncommand = "sleep 100000"\n`).join("")}`;
+  const figures: FdExhaustionFigures = { rounds: 0, startupKills: 0, minRunning: Infinity, maxRunning: 0, backoff: 0, leftovers: 0, zombies: 0, maxRecoveryMs: 0 };
+  const counts = (entries: Entry[]) => ({
+    running: entries.filter((e) => e.state === "RUNNING").length,
+    backoff: entries.filter((e) => e.state === "BACKOFF").length,
+    fatal: entries.filter((e) => e.state === "FATAL"),
+  });
+  return withFixture(S, toml, async (f) => {
+    await f.start({ argv: ["sh", "-c", `ulimit -n ${nofile} && exec "${SUP}" run -c "${f.config}"`], env: { SUP_RESPAWN_MIN_MS: "50", SUP_RESPAWN_MAX_MS: "200" } });
+    const arbiter = f.proc!.pid;
+    const atLimit = (e: Entry[] | null): e is Entry[] => {
+      if (!e || e.length !== n) return false;
+      const c = counts(e);
+      return c.running > 0 && c.backoff > 0 && c.fatal.length === 0;
+    };
+    let entries = (await waitFor("companions RUNNING and BACKOFF at the fd limit", () => tryStatus(f), atLimit, limit).catch(async () =>
+      violation(S, `some of ${n} companions RUNNING and the rest in BACKOFF under ulimit -n ${nofile}`, show(await tryStatus(f))),
+    )) as Entry[];
+    const tooMany = entries.find((e) => e.state === "BACKOFF" && !/too many open files/.test(e.description));
+    if (tooMany) violation(S, 'BACKOFF for want of fds described as "too many open files"', show(tooMany));
+    let manager = managersOf(arbiter)[0]?.pid;
+    if (!manager) violation(S, "one manager at start", procList(managersOf(arbiter)));
+    const seen = new Set<string>();
+    const earlier = new Set<string>();
+    const note = () => {
+      for (const p of taggedCensus(f.mark)) if (p.pid !== arbiter) seen.add(identity(p));
+    };
+
+    for (let round = 1; round <= opts.rounds; round++) {
+      note();
+      for (const id of seen) earlier.add(id);
+      const before = new Set<number | null>(entries.map((e) => e.pid).filter((p) => p !== null));
+      const t0 = performance.now();
+      process.kill(manager!, "SIGKILL");
+      if (opts.startupKillEvery && round % opts.startupKillEvery === 0) {
+        // kill the next manager too, at a random moment of its start-up (spawning up to the limit)
+        const next = await waitFor("a new manager process", () => managersOf(arbiter), (m) => m.length === 1 && m[0]!.pid !== manager, limit, 2).catch(() => null);
+        if (!next) violation(S, `a new manager within ${limit} ms of killing ${manager}`, `managers ${procList(managersOf(arbiter))}`);
+        await Bun.sleep(Math.random() * 300); // chaos timing, not synchronisation
+        note();
+        for (const id of seen) earlier.add(id);
+        try {
+          process.kill(next[0]!.pid, "SIGKILL");
+          figures.startupKills++;
+          manager = next[0]!.pid;
+        } catch {}
+      }
+      entries = (await waitFor(
+        `recovery from killing manager ${manager} at the fd limit (round ${round})`,
+        async () => {
+          const m = managersOf(arbiter);
+          if (m.length !== 1 || m[0]!.pid === manager) return null;
+          return tryStatus(f);
+        },
+        (e) => atLimit(e) && e.every((x) => x.state !== "RUNNING" || !before.has(x.pid)),
+        limit,
+        20,
+      ).catch(async (err) => violation(S, `status with companions RUNNING (new pids) and BACKOFF, none FATAL, within ${limit} ms (round ${round})`, `${(err as Error).message}; managers ${procList(managersOf(arbiter))}`))) as Entry[];
+      const took = performance.now() - t0;
+      figures.maxRecoveryMs = Math.max(figures.maxRecoveryMs, took);
+      if (f.exitCode !== null) violation(S, "the arbiter alive", `sup run exited with ${f.exitCode}; output tail: ${show(f.output.slice(-1500))}`);
+      const managers = managersOf(arbiter);
+      if (managers.length !== 1) violation(S, `exactly one manager after round ${round}`, procList(managers));
+      manager = managers[0]!.pid;
+      // nothing of an earlier generation survived
+      const stale = taggedCensus(f.mark).filter((p) => p.pid !== arbiter && earlier.has(identity(p)));
+      if (stale.length) {
+        figures.leftovers += stale.length;
+        violation(S, `no process of an earlier generation alive after round ${round}`, procList(stale));
+      }
+      // one process per companion with a pid, no other (polled: spawns go on in BACKOFF retries)
+      let problem = "";
+      await waitFor(
+        "one process per companion with a pid",
+        async () => {
+          const e = (await tryStatus(f)) ?? entries;
+          const pids = new Set(e.map((x) => x.pid).filter((p) => p !== null));
+          const procs = censusByTag(f.mark).get("fd") ?? [];
+          const strays = procs.filter((p) => !pids.has(p.pid));
+          problem = strays.length ? `processes no entry names: ${procList(strays)}` : "";
+          return problem;
+        },
+        (p) => p === "",
+        3_000,
+      ).catch(() => violation(S, `each companion's process named by its entry after round ${round}`, problem));
+      const z = await waitFor("no zombie child of the arbiter", () => zombiesOf(arbiter), (l) => l.length === 0, 1_000).catch(() => zombiesOf(arbiter));
+      if (z.length) {
+        figures.zombies += z.length;
+        violation(S, `no zombie whose parent is the arbiter ${arbiter} after round ${round}`, procList(z));
+      }
+      const c = counts(entries);
+      figures.minRunning = Math.min(figures.minRunning, c.running);
+      figures.maxRunning = Math.max(figures.maxRunning, c.running);
+      figures.backoff = c.backoff;
+      figures.rounds = round;
+    }
+    if (figures.minRunning === Infinity) figures.minRunning = 0;
+    f.signal("SIGTERM");
+    const code = await f.waitExit(20_000).catch((e) => violation(S, "sup run to exit after SIGTERM", String(e)));
+    if (code !== 0) violation(S, "exit 0 after SIGTERM", `exit ${code}`);
+    return figures;
+  });
+}
+
+// ---------------------------------------------------------------- g. the manager's binary removed
+
+export interface BinaryRemovedFigures {
+  rounds: number;
+  /** "cannot spawn the manager" lines logged (retries while the binary was away) */
+  spawnFailures: number;
+  /** processes of an earlier generation found alive (a violation if > 0) */
+  leftovers: number;
+  zombies: number;
+  /** binary restored -> every companion RUNNING under a new manager */
+  maxRecoveryMs: number;
+}
+
+/**
+ * Run the manager from a copy of the binary (SUP_MANAGER_EXE), move the copy away, kill the
+ * manager: the arbiter stops the dead manager's companions, logs and retries the failed spawn
+ * and stays alive; the copy back, a manager comes up and runs each companion once. Repeated.
+ */
+export async function binaryRemoved(opts: { rounds: number; recoveryLimitMs?: number }): Promise<BinaryRemovedFigures> {
+  const S = "manager binary removed";
+  const names = TRIO_SHAPES.map((s) => s.name);
+  const limit = opts.recoveryLimitMs ?? 20_000;
+  const figures: BinaryRemovedFigures = { rounds: 0, spawnFailures: 0, leftovers: 0, zombies: 0, maxRecoveryMs: 0 };
+  const failures = (f: SupFixture) => (f.output.match(/cannot spawn the manager \(/g) ?? []).length;
+  return withFixture(S, TRIO, async (f) => {
+    const copy = f.path("sup-copy");
+    const away = f.path("sup-away");
+    copyFileSync(SUP, copy);
+    chmodSync(copy, 0o755);
+    await f.start({ env: { SUP_MANAGER_EXE: copy, SUP_RESPAWN_MIN_MS: "50", SUP_RESPAWN_MAX_MS: "200" } });
+    const arbiter = f.proc!.pid;
+    let entries = await waitRunning(f, names, limit);
+    const seen = new Set<string>();
+    for (let round = 1; round <= opts.rounds; round++) {
+      await slowReady(f, S, entries, `before round ${round}`);
+      for (const p of taggedCensus(f.mark)) if (p.pid !== arbiter) seen.add(identity(p));
+      const managers = managersOf(arbiter);
+      if (managers.length !== 1) violation(S, `one manager before round ${round}`, procList(managers));
+      const before = new Map(entries.map((e) => [e.name, e.pid]));
+      const failed0 = failures(f);
+      renameSync(copy, away);
+      process.kill(managers[0]!.pid, "SIGKILL");
+      // the spawn fails, is logged and retried; sup stays up with nothing of the old generation
+      await waitFor("two failed spawns logged", () => failures(f), (k) => k >= failed0 + 2, limit).catch(() =>
+        violation(S, `"cannot spawn the manager (${copy})" logged and retried after the binary was moved away (round ${round})`, show(f.output.slice(-1500))),
+      );
+      if (f.exitCode !== null) violation(S, "sup run alive while the manager cannot be spawned", `exit ${f.exitCode}`);
+      const left = await waitFor("nothing but the arbiter left", () => taggedCensus(f.mark).filter((p) => p.pid !== arbiter), (l) => l.length === 0, limit).catch(() =>
+        taggedCensus(f.mark).filter((p) => p.pid !== arbiter),
+      );
+      if (left.length) {
+        figures.leftovers += left.length;
+        violation(S, `no companion or manager alive while the manager cannot be spawned (round ${round})`, procList(left));
+      }
+      const z = await waitFor("no zombie child of the arbiter", () => zombiesOf(arbiter), (l) => l.length === 0, 1_000).catch(() => zombiesOf(arbiter));
+      if (z.length) {
+        figures.zombies += z.length;
+        violation(S, `no zombie whose parent is the arbiter ${arbiter} while the manager cannot be spawned (round ${round})`, procList(z));
+      }
+      // the binary back: recovery
+      renameSync(away, copy);
+      const t0 = performance.now();
+      entries = (await waitFor(`every companion RUNNING with a new pid (round ${round})`, () => tryStatus(f), (e) => allRunning(e, names) && e.every((x) => x.pid !== before.get(x.name)), limit).catch(() =>
+        violation(S, `every companion RUNNING under a new manager within ${limit} ms of restoring the binary (round ${round})`, show(f.output.slice(-1500))),
+      )) as Entry[];
+      figures.maxRecoveryMs = Math.max(figures.maxRecoveryMs, performance.now() - t0);
+      const stale = taggedCensus(f.mark).filter((p) => p.pid !== arbiter && seen.has(identity(p)));
+      if (stale.length) {
+        figures.leftovers += stale.length;
+        violation(S, `no process of an earlier generation alive after round ${round}`, procList(stale));
+      }
+      let problem: string | null = null;
+      await waitFor("one instance of each companion", async () => (problem = shapeProblem(TRIO_SHAPES, (await tryStatus(f)) ?? entries, censusByTag(f.mark))), (p) => p === null, 2_000).catch(() =>
+        violation(S, `exactly one instance of each companion after round ${round}`, problem ?? "?"),
+      );
+      if (managersOf(arbiter).length !== 1) violation(S, `one manager after round ${round}`, procList(managersOf(arbiter)));
+      figures.rounds = round;
+    }
+    figures.spawnFailures = failures(f);
+    f.signal("SIGTERM");
+    const code = await f.waitExit(20_000).catch((e) => violation(S, "sup run to exit after SIGTERM", String(e)));
+    if (code !== 0) violation(S, "exit 0 after SIGTERM", `exit ${code}`);
     return figures;
   });
 }

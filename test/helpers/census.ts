@@ -156,3 +156,10 @@ export function killAll(mark: string): void {
     } catch {}
   }
 }
+
+/** CPU time a process has used so far, in clock ticks (utime + stime of /proc/PID/stat), null when it is gone */
+export function cpuTicks(pid: number): number | null {
+  const rest = statFields(pid);
+  // rest[0] is field 3: utime and stime are fields 14 and 15
+  return rest ? Number(rest[11]) + Number(rest[12]) : null;
+}

@@ -145,10 +145,14 @@ export class SupFixture {
     return { ...(process.env as Record<string, string>), SUP_TEST_MARK: this.mark, PATH: `${FIXTURES}:${process.env.PATH}`, NO_COLOR: "1", ...extra };
   }
 
-  /** `sup run` in the folder; resolves once the socket answers (unless waitReady is false) */
-  async start(opts: { waitReady?: boolean; args?: string[]; env?: Record<string, string>; cwd?: string } = {}): Promise<void> {
+  /**
+   * `sup run` in the folder; resolves once the socket answers (unless waitReady is false).
+   * `argv` replaces the whole command line (another copy of the binary, a shell that sets a
+   * limit first); `proc` is then that process.
+   */
+  async start(opts: { waitReady?: boolean; args?: string[]; env?: Record<string, string>; cwd?: string; argv?: string[] } = {}): Promise<void> {
     this.exitCode = null;
-    this.proc = Bun.spawn([SUP, "run", "-c", this.config, ...(opts.args ?? [])], {
+    this.proc = Bun.spawn(opts.argv ?? [SUP, "run", "-c", this.config, ...(opts.args ?? [])], {
       cwd: opts.cwd ?? this.dir,
       env: this.env(opts.env),
       stdio: ["ignore", "pipe", "pipe"],
