@@ -39,10 +39,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const parent = Number(process.env.SUP_MANAGER_PARENT || 0);
   /** say which signal makes sup stop, and whether it is the arbiter's death (PDEATHSIG) */
   const stopSignal = (sig: string, fast: boolean) => {
-    if (parent && getppid() !== parent) {
-      log(`${sig}: arbiter ${parent} is gone (parent-death signal); stopping every companion within ${ORPHANED_STOP_MS / 1000}s`);
-      return onStop(fast, ORPHANED_STOP_MS);
-    }
+    if (parent && getppid() !== parent) return arbiterGone(`${sig} after it`);
     log(`${sig} received: ${fast ? "fast stop (SIGKILL)" : "graceful stop"} of every companion`);
     onStop(fast);
   };
@@ -51,13 +48,32 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   process.on("SIGQUIT", () => stopSignal("SIGQUIT", true));
   process.on("SIGHUP", () => onHup());
   process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
-  process.on("SIGUSR2", () => {});
+  // the parent-death signal (armed below) is SIGUSR2, which nobody else sends the manager: a
+  // plain SIGTERM is then always an operator's or the arbiter's stop, never read as its death
+  let orphaned = false;
+  const arbiterGone = (via: string) => {
+    if (orphaned) return;
+    orphaned = true;
+    log(`arbiter ${parent} is gone (${via}); stopping every companion within ${ORPHANED_STOP_MS / 1000}s`);
+    onStop(false, ORPHANED_STOP_MS);
+  };
+  process.on("SIGUSR2", () => {
+    // PDEATHSIG fires when the arbiter's spawning *thread* ends; the process is gone once our
+    // parent changes (at once on a SIGKILL). A thread that ended alone is not a death.
+    const deadline = performance.now() + 500;
+    const check = () => {
+      if (getppid() !== parent) return arbiterGone("parent-death signal");
+      if (performance.now() < deadline) return void setTimeout(check, 10);
+      log("parent-death signal from a thread of the arbiter, which is still running: ignored");
+    };
+    check();
+  });
   process.on("SIGPIPE", () => {});
   // a bug must not take every companion down with the manager: log it and keep supervising
   process.on("uncaughtException", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   process.on("unhandledRejection", (e) => log(`internal error (kept running): ${(e as Error)?.stack ?? e}`));
   clearSignalMask();
-  setParentDeathSignal(15);
+  setParentDeathSignal(12); // SIGUSR2: see its handler above
   setProcessName(basename(process.argv0 || "sup").replace(/ \(deleted\)$/, ""));
   if (parent && getppid() !== parent) {
     log(`arbiter ${parent} is gone before the manager started; exiting`);
@@ -192,10 +208,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   };
   process.on("disconnect", () => {
     // the IPC channel closed: the arbiter is gone (PDEATHSIG normally said so first)
-    if (!sup.stopping || getppid() !== parent) {
-      log(`arbiter is gone; stopping every companion within ${ORPHANED_STOP_MS / 1000}s`);
-      sup.stopAll(false, 0, ORPHANED_STOP_MS);
-    }
+    arbiterGone("its IPC channel closed");
   });
 
   tell({ t: "budget", ms: gracefulBudgetMs(config) });
