@@ -27,6 +27,9 @@ export interface Run {
   /** wall ms of the spawn, for cpu_percent since the start */
   startedAt: number;
   last: { at: number; cpu: number; sample: Sample } | null;
+  /** marker mode: every process seen in the tree (pid -> start time), so that one which later
+   *  loses its parent and had scrubbed its environment is still known as the run's */
+  seen: Map<number, number>;
 }
 
 /** what a run costs now: live processes, CPU (percent of one core), resident memory (bytes) */
@@ -73,7 +76,7 @@ export class Containment {
         // cannot make this one (a shortage): the marker still finds the tree
       }
     }
-    return { name, marker: `${this.instance}/${name}/${run}`, cgroup, startedAt: Date.now(), last: null };
+    return { name, marker: `${this.instance}/${name}/${run}`, cgroup, startedAt: Date.now(), last: null, seen: new Map() };
   }
 
   env(run: Run): Record<string, string> {
@@ -95,8 +98,26 @@ export class Containment {
     const run = this.runs.get(pid);
     if (!run) return alive(pid) ? [pid, ...descendants([pid]).filter(alive)] : [];
     if (run.cgroup) return cgroupProcs(run.cgroup).filter(alive);
-    const roots = [...(alive(pid) ? [pid] : []), ...this.orphansOf(run)];
-    return [...new Set([...roots, ...descendants(roots)])].filter(alive);
+    const roots = [...(alive(pid) ? [pid] : []), ...this.orphansOf(run), ...this.seenOrphans(run)];
+    const out: number[] = [];
+    for (const p of new Set([...roots, ...descendants(roots)])) {
+      const info = procInfo(p);
+      if (!info || info.state === "Z" || info.state === "X") continue;
+      out.push(p);
+      if (run.seen.size < 10_000) run.seen.set(p, info.start);
+    }
+    return out;
+  }
+
+  /** processes seen in the run before that are now sup's children (their parent died): same pid and start time */
+  private seenOrphans(run: Run): number[] {
+    const out: number[] = [];
+    for (const [p, start] of run.seen) {
+      const info = procInfo(p);
+      if (!info || info.start !== start) run.seen.delete(p);
+      else if (info.ppid === process.pid && !this.runs.has(p)) out.push(p);
+    }
+    return out;
   }
 
   /** sup's children that are no run's main process and carry `run`'s marker */

@@ -8,6 +8,8 @@ export interface ProcInfo {
   pgid: number;
   sid: number;
   state: string;
+  /** start time after boot, in clock ticks (proc(5) field 22): with the pid, names one process for good */
+  start: number;
 }
 
 export function procInfo(pid: number): ProcInfo | null {
@@ -15,7 +17,7 @@ export function procInfo(pid: number): ProcInfo | null {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     // comm may contain spaces and parens: split after the last ")"
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]) };
+    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), start: Number(rest[19]) };
   } catch {
     return null;
   }
