@@ -1,4 +1,5 @@
-// The one executable's entry: `sup run | check | ctl | version` and the hidden `__manager`.
+// The one executable's entry: `sup run | check | ctl | version`, the hidden `__manager` and
+// `__exec` (a companion's exec trampoline).
 // Fast paths first (version, manager) so they pay for no CLI library.
 import { VERSION } from "../version.ts";
 
@@ -17,6 +18,10 @@ let flushed = async (): Promise<void> => {};
 
 async function main(): Promise<number> {
   const [cmd, ...rest] = raw;
+  if (cmd === "__exec") {
+    // the exec trampoline of a companion with limits/user/nice (contain/limits.ts): never returns
+    (await import("../contain/limits.ts")).execTrampoline(rest);
+  }
   if (cmd === "--version" || cmd === "-V" || cmd === "version") {
     (await import("./output.ts")).out(`sup ${VERSION}\n`);
     return 0;

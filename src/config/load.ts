@@ -2,6 +2,7 @@
 // touches the disk; it never throws for a bad file, it returns the problems.
 import { readFileSync } from "node:fs";
 import { duplicateCompanions, validateConfig, type ConfigResult } from "./validate.ts";
+import { systemAccounts } from "../os/users.ts";
 
 export { configPath } from "./path.ts";
 
@@ -32,7 +33,8 @@ export async function loadConfig(file: string): Promise<ConfigResult> {
     if (redefined === undefined || !dups.includes(redefined)) problems.push(await tomlError(file, e));
     return { ok: false, problems };
   }
-  return validateConfig(raw, file, text);
+  // user / group are checked against this machine: sup must be root, the names must exist
+  return validateConfig(raw, file, text, { uid: process.getuid?.() ?? 0, accounts: () => systemAccounts() });
 }
 
 /** Bun.TOML.parse errors carry no line; importing the file as TOML does. */

@@ -53,6 +53,127 @@ const env = z.record(z.string(), envValue, { error: "must be a table of NAME = v
   }
 });
 
+/** contract §10: the resource limits a companion may set, as setrlimit(2) names them (RLIMIT_X) */
+export const LIMIT_KEYS = ["nofile", "core", "nproc", "memlock", "as", "stack", "cpu"] as const;
+export type LimitName = (typeof LIMIT_KEYS)[number];
+/** the limits counted in bytes: they take sizes with units ("512MB") */
+const BYTE_LIMITS: ReadonlySet<LimitName> = new Set(["memlock", "as", "stack", "core"]);
+
+/** soft and hard value of one limit; Infinity is "unlimited" (RLIM_INFINITY) */
+export interface LimitPair {
+  soft: number;
+  hard: number;
+}
+export type Limits = Partial<Record<LimitName, LimitPair>>;
+
+const SIZE_UNITS: Record<string, number> = {
+  b: 1,
+  kb: 1e3,
+  mb: 1e6,
+  gb: 1e9,
+  tb: 1e12,
+  kib: 2 ** 10,
+  mib: 2 ** 20,
+  gib: 2 ** 30,
+  tib: 2 ** 40,
+};
+
+/**
+ * A size in bytes: a whole number, or a string with a unit — "512MB" (powers of 1000), "1GiB"
+ * (powers of 1024), "100B". A bare "M" is refused: it means 10^6 to some and 2^20 to others.
+ * Returns the bytes (whole, at most 2^53 - 1), or a message saying what is wrong.
+ */
+export function parseSize(v: unknown): number | string {
+  const what = 'must be a size: bytes, or a string with a unit ("512MB", "1GiB")';
+  let bytes: number;
+  if (typeof v === "number") {
+    if (!Number.isInteger(v) || v < 0) return what;
+    bytes = v;
+  } else if (typeof v === "string") {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(v);
+    if (!m) return what;
+    const unit = m[2]!.toLowerCase();
+    const factor = unit === "" ? 1 : SIZE_UNITS[unit];
+    if (factor === undefined) {
+      if (/^[kmgt]$/.test(unit)) return `unit "${m[2]}" is ambiguous: write "${m[2]!.toUpperCase()}B" (powers of 1000) or "${m[2]!.toUpperCase()}iB" (powers of 1024)`;
+      return `unknown unit "${m[2]}": use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB`;
+    }
+    bytes = Math.floor(Number(m[1]) * factor);
+  } else return what;
+  if (!Number.isSafeInteger(bytes)) return `must be at most ${Number.MAX_SAFE_INTEGER} bytes`;
+  return bytes;
+}
+
+/** one limit value: a number (soft = hard), "unlimited", or [soft, hard]; sizes where bytes are meant */
+const limitValue = (name: LimitName) =>
+  z.unknown().transform((v, ctx): LimitPair => {
+    const bytes = BYTE_LIMITS.has(name);
+    const what = `must be ${bytes ? "a size" : "a whole number"}, "unlimited", or [soft, hard]`;
+    const one = (x: unknown): number | string => {
+      if (x === "unlimited" || x === "infinity") return Infinity;
+      if (bytes) return parseSize(x);
+      if (typeof x !== "number" || !Number.isInteger(x) || x < 0) return what;
+      return Number.isSafeInteger(x) ? x : `must be at most ${Number.MAX_SAFE_INTEGER}`;
+    };
+    const pair = Array.isArray(v) ? (v.length === 2 ? [one(v[0]), one(v[1])] : [what, what]) : [one(v), one(v)];
+    const bad = pair.find((x) => typeof x === "string");
+    if (bad !== undefined) {
+      ctx.addIssue({ code: "custom", message: bad as string });
+      return z.NEVER;
+    }
+    const [soft, hard] = pair as [number, number];
+    if (soft > hard) {
+      ctx.addIssue({ code: "custom", message: `the soft limit (${soft}) must not be above the hard limit (${hard === Infinity ? "unlimited" : hard})` });
+      return z.NEVER;
+    }
+    return { soft, hard };
+  });
+
+const limits = z.strictObject(
+  Object.fromEntries(LIMIT_KEYS.map((k) => [k, limitValue(k).optional()])) as { [K in LimitName]: z.ZodOptional<ReturnType<typeof limitValue>> },
+  { error: "must be a table like { nofile = 65536, core = 0 }" },
+);
+
+/** a user or group: a name, or a numeric id */
+const principal = (what: string) =>
+  z.union(
+    [
+      z.string().superRefine((s, ctx) => {
+        if (s === "") ctx.addIssue({ code: "custom", message: "must not be empty" });
+        else if (!/^[A-Za-z0-9_.][A-Za-z0-9_.$-]*$/.test(s)) ctx.addIssue({ code: "custom", message: `must be a ${what} name or a numeric id` });
+      }),
+      z.number().int({ error: `must be a ${what} name or a whole numeric id` }).min(0, { error: "must be >= 0" }).max(2 ** 32 - 2, { error: "is not a valid id" }),
+    ],
+    { error: `must be a ${what} name or a numeric id` },
+  );
+
+const umask = z.union([z.string(), z.number()], { error: 'must be an octal string like "027"' }).transform((v, ctx) => {
+  const n = typeof v === "number" ? v : /^[0-7]{1,4}$/.test(v) ? parseInt(v, 8) : NaN;
+  if (!Number.isInteger(n) || n < 0 || n > 0o777) {
+    ctx.addIssue({ code: "custom", message: `must be an octal string like "027" (not ${JSON.stringify(v)})` });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const size = z.unknown().transform((v, ctx) => {
+  const n = parseSize(v);
+  if (typeof n === "string") {
+    ctx.addIssue({ code: "custom", message: n });
+    return z.NEVER;
+  }
+  if (n === 0) {
+    ctx.addIssue({ code: "custom", message: "must be more than 0 bytes (leave it out for no limit)" });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const exitCodesMessage = { error: "must be a list of exit codes (whole numbers 0-255), e.g. [0, 2]" };
+const exitCodes = z
+  .array(z.number(exitCodesMessage).int(exitCodesMessage).min(0, exitCodesMessage).max(255, exitCodesMessage), exitCodesMessage)
+  .transform((codes) => [...new Set(codes)].sort((a, b) => a - b));
+
 /** Every key a companion may set; [defaults] takes the same keys except `command`. */
 export const companionFields = {
   startsecs: seconds,
@@ -68,6 +189,14 @@ export const companionFields = {
   cwd: pathString("must be a folder path"),
   env,
   essential: z.boolean({ error: "must be true or false" }),
+  success_exit_codes: exitCodes,
+  max_restarts: z.number({ error: "must be a whole number >= 0 (0 = never give up)" }).int({ error: "must be a whole number >= 0 (0 = never give up)" }).min(0, { error: "must be a whole number >= 0 (0 = never give up)" }),
+  user: principal("user"),
+  group: principal("group"),
+  umask,
+  nice: z.number({ error: "must be a whole number from -20 to 19" }).int({ error: "must be a whole number from -20 to 19" }).min(-20, { error: "must be from -20 to 19" }).max(19, { error: "must be from -20 to 19" }),
+  limits,
+  max_memory: size,
 } as const;
 
 const command = z.union(
@@ -108,11 +237,15 @@ export const fileSchema = z.strictObject({
 export type RawCompanion = z.output<typeof companionSchema>;
 export type RawDefaults = z.output<typeof defaultsSchema>;
 
+/**
+ * Every companion key but `command`, with its default; null: not set (the companion keeps what
+ * sup has: its user, umask, nice). README's config reference is checked against these keys.
+ */
 export const builtinDefaults = {
   startsecs: 1,
   restart: "always",
   restart_delay: 1,
-  backoff: "fixed",
+  backoff: "exponential",
   max_restart_delay: 30,
   stop_signal: "SIGTERM",
   stop_timeout: 10,
@@ -122,7 +255,19 @@ export const builtinDefaults = {
   cwd: ".",
   env: {},
   essential: false,
-} satisfies Required<RawDefaults>;
+  success_exit_codes: [0],
+  max_restarts: 0,
+  user: null,
+  group: null,
+  umask: null,
+  nice: null,
+  limits: {},
+  max_memory: null,
+} satisfies { [K in keyof RawDefaults]-?: Exclude<RawDefaults[K], undefined> | null };
+
+/** [defaults] merged over builtinDefaults: every key present, null where nothing is set */
+export type ResolvedDefaults = { [K in keyof RawDefaults]-?: Exclude<RawDefaults[K], undefined> | (K extends OptionalKey ? null : never) };
+type OptionalKey = "user" | "group" | "umask" | "nice" | "max_memory";
 
 export type Output = { kind: "inherit" } | { kind: "null" } | { kind: "file"; path: string };
 export type ErrOutput = Output | { kind: "stdout" };
@@ -146,6 +291,19 @@ export interface CompanionSpec {
   cwd: string;
   env: Record<string, string>;
   essential: boolean;
+  /** exit codes that count as success (on-failure does not restart; fail-fast sees a clean end) */
+  successExitCodes: number[];
+  /** consecutive failed runs before FATAL; 0 = never give up */
+  maxRestarts: number;
+  /** run as this user / group, as written (name or id); null = sup's own. Resolved at spawn. */
+  user: string | number | null;
+  group: string | number | null;
+  umask: number | null;
+  nice: number | null;
+  /** only the limits the config sets; the rest are inherited */
+  limits: Limits;
+  /** the tree's memory cap in bytes (enforced elsewhere); null = none */
+  maxMemoryBytes: number | null;
   /** stable hash of every field above: the identity reread compares */
   hash: string;
 }

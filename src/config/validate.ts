@@ -9,20 +9,33 @@ import {
   defaultsSchema,
   fileSchema,
   supSchema,
+  LIMIT_KEYS,
   NAME_RE,
   type CompanionSpec,
   type ErrOutput,
   type Output,
-  type RawDefaults,
+  type ResolvedDefaults,
   type SupConfig,
 } from "./schema.ts";
+import { resolveIdentity, type Accounts } from "../os/users.ts";
 
 export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[] };
 
 /** Max bytes of a Unix socket path that every client can connect to (sun_path is 108 with NUL). */
 export const MAX_SOCKET_PATH = 107;
 
-export function validateConfig(raw: unknown, file: string, text?: string): ConfigResult {
+/**
+ * What validation may know of the machine, handed in so that validation stays pure: whether sup
+ * runs as (root or not), and the accounts (read only when a companion names a user or group). Without
+ * it, `user` and `group` are checked for their form only.
+ */
+export interface SystemView {
+  /** sup's own uid: only root (0) may run companions as another user or group */
+  uid: number;
+  accounts: () => Accounts;
+}
+
+export function validateConfig(raw: unknown, file: string, text?: string, system?: SystemView): ConfigResult {
   const dir = resolve(file, "..");
   const lines = text === undefined ? undefined : keyLines(text);
   const problems: string[] = [];
@@ -36,7 +49,12 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
       const path = [...prefix, ...(issue.path as (string | number)[])];
       let message = issue.message;
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) report([...path, k], `unknown key${suggest(k)}`);
+        for (const k of issue.keys) {
+          const inLimits = path[path.length - 1] === "limits";
+          // a resource limit written beside the companion's keys belongs in its limits table
+          const hint = !inLimits && (LIMIT_KEYS as readonly string[]).includes(k) ? ` (did you mean limits = { ${k} = … }?)` : suggest(k, inLimits ? LIMIT_KEYS : KNOWN_KEYS);
+          report([...path, k], `unknown key${hint}`);
+        }
         continue;
       }
       if (issue.code === "invalid_type" && /received undefined/.test(message)) message = "is required";
@@ -53,7 +71,31 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
   const sup = supParsed.success ? supParsed.data : {};
   const defaultsParsed = defaultsSchema.safeParse(sections.defaults ?? {});
   if (!defaultsParsed.success) reportZod(["defaults"], defaultsParsed.error);
-  const defaults: Required<RawDefaults> = { ...builtinDefaults, ...(defaultsParsed.success ? defaultsParsed.data : {}) } as Required<RawDefaults>;
+  const defaults = { ...builtinDefaults, ...(defaultsParsed.success ? defaultsParsed.data : {}) } as ResolvedDefaults;
+  /** problems of [defaults] keys that every companion inherits are reported once */
+  const reported = new Set<string>();
+  const reportOnce = (path: (string | number)[], message: string) => {
+    const key = `${path.join(".")}\0${message}`;
+    if (!reported.has(key)) report(path, message);
+    reported.add(key);
+  };
+  let accounts: Accounts | undefined;
+  /** as root, with names that exist: `user` / `group` as written in the companion's table (else [defaults]) */
+  const checkIdentity = (path: string[], ownUser: string | number | undefined, ownGroup: string | number | undefined) => {
+    if (!system) return;
+    const user = ownUser ?? defaults.user;
+    const group = ownGroup ?? defaults.group;
+    if (user === null && group === null) return;
+    // where the key was written: the companion's own table, else [defaults]
+    const at = (key: "user" | "group") => ((key === "user" ? ownUser : ownGroup) !== undefined ? [...path, key] : ["defaults", key]);
+    if (system.uid !== 0) {
+      const key = user !== null ? "user" : "group";
+      reportOnce(at(key), `sup runs as uid ${system.uid}, not root: it cannot run companions as another ${key}`);
+      return;
+    }
+    const id = resolveIdentity((accounts ??= system.accounts()), user, group);
+    if (!id.ok) reportOnce(at(id.key), id.message);
+  };
   const companionTables = (top.success ? (top.data.companions ?? {}) : {}) as Record<string, unknown>;
 
   const names = Object.keys(companionTables);
@@ -73,7 +115,16 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
       report(path, `the name "all" is reserved (sup ctl start all means every companion)`);
       continue;
     }
-    const parsed = companionSchema.safeParse(companionTables[name]);
+    const table = companionTables[name];
+    const parsed = companionSchema.safeParse(table);
+    if (system) {
+      // checked even when other keys of the table are bad: every problem is reported at once
+      const own = (key: "user" | "group") => {
+        const v = parsed.success ? parsed.data[key] : typeof table === "object" && table ? (table as Record<string, unknown>)[key] : undefined;
+        return typeof v === "string" || typeof v === "number" ? v : undefined;
+      };
+      checkIdentity(path, own("user"), own("group"));
+    }
     if (!parsed.success) {
       reportZod(path, parsed.error);
       continue;
@@ -97,6 +148,15 @@ export function validateConfig(raw: unknown, file: string, text?: string): Confi
       cwd: resolve(dir, c.cwd),
       env,
       essential: c.essential,
+      successExitCodes: c.success_exit_codes,
+      maxRestarts: c.max_restarts,
+      user: c.user,
+      group: c.group,
+      umask: c.umask,
+      nice: c.nice,
+      // per limit, like env: [defaults].limits < the companion's
+      limits: { ...defaults.limits, ...(parsed.data.limits ?? {}) },
+      maxMemoryBytes: c.max_memory,
     };
     if (spec.stdout.kind === "file" && spec.stderr.kind === "file" && spec.stdout.path === spec.stderr.path) {
       // two fds appending to one file interleave fine, but say what is meant
@@ -174,10 +234,10 @@ function stableJson(v: unknown): string {
 }
 
 const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "graceful_timeout", "fail_fast"];
-function suggest(key: string): string {
+function suggest(key: string, known: readonly string[]): string {
   let best: string | undefined;
   let bestD = 3;
-  for (const k of KNOWN_KEYS) {
+  for (const k of known) {
     const d = distance(key, k);
     if (d < bestD) [best, bestD] = [k, d];
   }

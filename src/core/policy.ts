@@ -1,13 +1,21 @@
 // Restart policy and backoff arithmetic. Pure.
 import type { CompanionSpec } from "../config/schema.ts";
 
-export function shouldRestart(policy: CompanionSpec["restart"], code: number | null, signal: string | null): boolean {
-  if (policy === "always") return true;
-  if (policy === "never") return false;
-  return code !== 0 || signal !== null; // on-failure
+/** an exit that counts as success: a code in success_exit_codes, not a death by signal */
+export function isSuccess(code: number | null, signal: string | null, successCodes: readonly number[] = [0]): boolean {
+  return signal === null && code !== null && successCodes.includes(code);
 }
 
-/** delay before retry n (1-based count of consecutive failures) */
+export function shouldRestart(policy: CompanionSpec["restart"], code: number | null, signal: string | null, successCodes: readonly number[] = [0]): boolean {
+  if (policy === "always") return true;
+  if (policy === "never") return false;
+  return !isSuccess(code, signal, successCodes); // on-failure
+}
+
+/**
+ * Delay before the retry after failed run n (1-based count of consecutive failed runs since the
+ * last stable one). The end of a stable run itself waits nothing (step.ts: n = 0 there).
+ */
 export function retryDelayMs(spec: Pick<CompanionSpec, "backoff" | "restartDelayMs" | "maxRestartDelayMs">, failures: number): number {
   if (spec.backoff === "fixed") return spec.restartDelayMs;
   const n = Math.max(1, failures);

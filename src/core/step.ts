@@ -4,7 +4,7 @@
 import { signalNumber } from "../config/signals.ts";
 import type { CompanionSpec } from "../config/schema.ts";
 import type { Clock, Companion, Effect, Event, EventType, Reply, State, StepResult } from "./types.ts";
-import { retryDelayMs, shouldRestart, stableWindowMs } from "./policy.ts";
+import { isSuccess, retryDelayMs, shouldRestart, stableWindowMs } from "./policy.ts";
 
 type Cell<E extends EventType> = (c: Companion, ev: Extract<Event, { type: E }>, now: Clock) => StepResult;
 type Table = { [S in State]: { [E in EventType]: Cell<E> } };
@@ -30,6 +30,7 @@ export function newCompanion(spec: CompanionSpec): Companion {
     restartCount: 0,
     exitCount: 0,
     failures: 0,
+    stable: false,
     reason: "not started",
     hasRun: false,
   };
@@ -55,6 +56,7 @@ function spawn(c: Companion, counted: boolean): StepResult {
       pid: null,
       deadline: null,
       killed: false,
+      stable: false,
       restartPending: false,
       nextRetryAt: null,
       retryDelayMs: null,
@@ -77,6 +79,7 @@ function afterExit(c: Companion, ev: Extract<Event, { type: "exited" }>, now: Cl
     pid: null,
     deadline: null,
     killed: false,
+    stable: false,
     exitedAt: now.wall,
     lastExitCode: ev.code,
     lastExitSignal: ev.signal,
@@ -87,7 +90,9 @@ function afterExit(c: Companion, ev: Extract<Event, { type: "exited" }>, now: Cl
 
 function ended(c: Companion, final: "EXITED" | "FATAL"): Effect[] {
   if (c.manualStop) return [];
-  const code = final === "FATAL" ? 1 : c.lastExitCode !== null ? c.lastExitCode : 128 + signalNumberOr(c.lastExitSignal);
+  // a code in success_exit_codes is a clean end: fail-fast and essential exit 0 for it
+  const clean = isSuccess(c.lastExitCode, c.lastExitSignal, c.spec.successExitCodes);
+  const code = final === "FATAL" ? 1 : clean ? 0 : c.lastExitCode !== null ? c.lastExitCode : 128 + signalNumberOr(c.lastExitSignal);
   return [{ type: "ended", final, code }];
 }
 function signalNumberOr(name: string | null): number {
@@ -107,9 +112,18 @@ const exitedWhileUp: Cell<"exited"> = (c, ev, now) => {
   if (d.manualStop) return { next: { ...d, state: "STOPPED", reason: "stopped manually" }, effects: [] };
   // STARTING/RUNNING -> STARTING: exit with a restart pending
   if (d.restartPending) return spawn(d, true);
-  if (shouldRestart(d.spec.restart, ev.code, ev.signal)) {
-    // STARTING/RUNNING -> BACKOFF: policy says restart, after the delay
+  if (shouldRestart(d.spec.restart, ev.code, ev.signal, d.spec.successExitCodes)) {
+    if (c.stable) {
+      // RUNNING -> BACKOFF with no delay: a stable run ended; retried at once, no failed run counted
+      return { next: { ...d, state: "BACKOFF", failures: 0, deadline: now.mono, nextRetryAt: now.wall, retryDelayMs: 0 }, effects: [] };
+    }
     const failures = d.failures + 1;
+    if (d.spec.maxRestarts > 0 && failures >= d.spec.maxRestarts) {
+      // STARTING/RUNNING -> FATAL: max_restarts consecutive failed runs; no last delay is waited out
+      const next: Companion = { ...d, state: "FATAL", failures, reason: `gave up after ${failures} failed runs` };
+      return { next, effects: ended(next, "FATAL") };
+    }
+    // STARTING/RUNNING -> BACKOFF: policy says restart, after the delay for failed run n
     const delay = retryDelayMs(d.spec, failures);
     return {
       next: { ...d, state: "BACKOFF", failures, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay },
@@ -167,10 +181,11 @@ const spawnFailed: Cell<"spawnFailed"> = (c, ev, now) => {
 
 // ---------- commands
 
-const startFromDown: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false }, false), `${c.name} started`);
-const restartFromDown: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false }, true), `${c.name} started`);
-const startFromBackoff: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false }, false), `${c.name} started`);
-const restartFromBackoff: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false }, true), `${c.name} started`);
+// the operator's start or restart gives a crash loop (or one that gave up) a fresh count of failed runs
+const startFromDown: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, false), `${c.name} started`);
+const restartFromDown: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, true), `${c.name} started`);
+const startFromBackoff: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, false), `${c.name} started`);
+const restartFromBackoff: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, true), `${c.name} started`);
 
 function withReply(r: StepResult, message: string): StepResult {
   return { ...r, reply: { ok: true, message } };
@@ -250,8 +265,8 @@ const promote: Cell<"deadline"> = (c, _ev, now) => {
 };
 const settle: Cell<"deadline"> = (c, _ev, now) => {
   if (c.deadline === null || now.mono < c.deadline) return same(c);
-  // RUNNING stayed up: consecutive failures reset
-  return same({ ...c, failures: 0, deadline: null });
+  // RUNNING stayed up for its stable window: consecutive failed runs reset; its end is retried at once
+  return same({ ...c, failures: 0, stable: true, deadline: null });
 };
 const retry: Cell<"deadline"> = (c, _ev, now) => {
   if (c.deadline === null || now.mono < c.deadline) return same(c);
@@ -350,7 +365,7 @@ export function step(c: Companion, ev: Event, now: Clock): StepResult {
 function why(ev: Event, before: Companion, after: Companion): string {
   switch (ev.type) {
     case "exited":
-      return `${exitText(ev.code, ev.signal)}, pid ${ev.pid}`;
+      return `${exitText(ev.code, ev.signal)}, pid ${ev.pid}${after.state === "FATAL" ? `; ${after.reason}` : ""}`;
     case "spawned":
       return `pid ${ev.pid}`;
     case "spawnFailed":

@@ -64,8 +64,10 @@ export interface Companion {
   lastExitSignal: string | null;
   restartCount: number;
   exitCount: number;
-  /** consecutive failures, for exponential backoff */
+  /** consecutive failed runs since the last stable one: backoff and max_restarts count these */
   failures: number;
+  /** the current run stayed RUNNING past its stable window: its end is retried at once */
+  stable: boolean;
   /** the tail of the description: why it is in its state */
   reason: string;
   /** has run at least once: later spawns (not by `start`) count as restarts */

@@ -1,7 +1,9 @@
 // The few libc calls Bun does not expose, through bun:ffi: parent-death signal, subreaper,
-// signal mask, getppid, waitpid by pid, execve, resource limits, poll. Loaded lazily; every call degrades to a no-op
-// (returning false) where libc cannot be opened, so sup still runs, with weaker guarantees.
-import { dlopen, FFIType, ptr } from "bun:ffi";
+// signal mask and dispositions, getppid, waitpid by pid, execve, resource limits, poll, nice,
+// groups and ids (for a companion's exec trampoline), errno. Loaded lazily; every call degrades
+// to a no-op (returning false) where libc cannot be opened, so sup still runs, with weaker
+// guarantees.
+import { dlopen, FFIType, ptr, read } from "bun:ffi";
 
 /** the signals `sup run` handles: TERM INT QUIT HUP USR1 */
 export const ARBITER_SIGNALS = [15, 2, 3, 1, 10];
@@ -22,6 +24,13 @@ function open() {
     waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     prlimit64: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+    getpriority: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
+    setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
+    setgroups: { args: [FFIType.u64, FFIType.ptr], returns: FFIType.i32 },
+    setresgid: { args: [FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+    setresuid: { args: [FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
+    signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
+    __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
 
@@ -160,4 +169,58 @@ export function writable(fd: number): boolean {
   const n = l.poll(ptr(pfd), 1, 0);
   if (n <= 0) return n < 0; // 0: not writable; -1: let the write report the error
   return true; // POLLOUT, or POLLERR/POLLHUP: the write will say which
+}
+
+/** the resources of <sys/resource.h> (Linux) that companions may limit */
+export const RLIMIT = { cpu: 0, stack: 3, core: 4, nproc: 6, nofile: 7, memlock: 8, as: 9 } as const;
+
+const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 22: "EINVAL" };
+/** errno of the last failed libc call on this thread, as a name where it is a common one ("EPERM") */
+export function lastError(): string {
+  const l = libc();
+  const at = l?.__errno_location();
+  if (!at) return "error";
+  const n = read.i32(at, 0);
+  return ERRNO_NAMES[n] ?? `errno ${n}`;
+}
+
+/** the nice value of the calling thread (Linux keeps one per thread; a child inherits its parent thread's) */
+export function getNice(): number | null {
+  const l = libc();
+  return l ? l.getpriority(0, 0) : null; // PRIO_PROCESS, who = 0: this thread; cannot fail
+}
+
+/** setpriority(2) of the calling thread; lowering it (a higher priority) needs root */
+export function setNice(nice: number): boolean {
+  const l = libc();
+  return !!l && l.setpriority(0, 0, nice) === 0;
+}
+
+/** setgroups(2): the supplementary groups of this process (root only) */
+export function setGroups(gids: number[]): boolean {
+  const l = libc();
+  if (!l) return false;
+  const list = new Uint32Array(gids.length || 1);
+  list.set(gids);
+  return l.setgroups(gids.length, ptr(list)) === 0;
+}
+
+/** real, effective and saved ids at once (setresgid / setresuid): no way back to root after this */
+export function setIds(uid: number | undefined, gid: number | undefined): boolean {
+  const l = libc();
+  if (!l) return false;
+  if (gid !== undefined && l.setresgid(gid, gid, gid) !== 0) return false;
+  if (uid !== undefined && l.setresuid(uid, uid, uid) !== 0) return false;
+  return true;
+}
+
+/**
+ * Default disposition for every signal that may be changed (SIG_IGN survives execve; Bun
+ * ignores SIGPIPE and SIGXFSZ for itself).
+ */
+export function defaultSignals(): boolean {
+  const l = libc();
+  if (!l) return false;
+  for (let n = 1; n <= 64; n++) if (n !== 9 && n !== 19 && n !== 32 && n !== 33) l.signal(n, null); // SIG_DFL = 0
+  return true;
 }

@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/load.ts";
 import { parseSignal, signalName, signalNumber } from "../../src/config/signals.ts";
-import { duplicateCompanions, gracefulBudgetMs, MAX_SOCKET_PATH, shellArgv, validateConfig, type ConfigResult } from "../../src/config/validate.ts";
-import type { CompanionSpec, SupConfig } from "../../src/config/schema.ts";
+import { duplicateCompanions, gracefulBudgetMs, MAX_SOCKET_PATH, shellArgv, validateConfig, type ConfigResult, type SystemView } from "../../src/config/validate.ts";
+import { parseSize, type CompanionSpec, type SupConfig } from "../../src/config/schema.ts";
+import { parseGroup, parsePasswd } from "../../src/os/users.ts";
 
 const FILE = "/srv/app/sup.toml";
 
@@ -279,7 +280,7 @@ group("a valid config", () => {
       startsecsMs: 1000,
       restart: "always",
       restartDelayMs: 1000,
-      backoff: "fixed",
+      backoff: "exponential",
       maxRestartDelayMs: 30_000,
       stopSignal: "SIGTERM",
       stopTimeoutMs: 10_000,
@@ -289,6 +290,14 @@ group("a valid config", () => {
       cwd: "/srv/app",
       env: {},
       essential: false,
+      successExitCodes: [0],
+      maxRestarts: 0,
+      user: null,
+      group: null,
+      umask: null,
+      nice: null,
+      limits: {},
+      maxMemoryBytes: null,
     });
   });
 
@@ -370,6 +379,159 @@ group("a valid config", () => {
   });
 });
 
+group("crash-loop policy keys (§3, §4)", () => {
+  test("success_exit_codes and max_restarts: values and defaults", () => {
+    expect(one({ command: "x", success_exit_codes: [3, 0, 3] })).toMatchObject({ successExitCodes: [0, 3] });
+    expect(one({ command: "x", success_exit_codes: [] }).successExitCodes).toEqual([]);
+    expect(one({ command: "x", max_restarts: 3 }).maxRestarts).toBe(3);
+    expect(one({ command: "x" }, { defaults: { max_restarts: 2, success_exit_codes: [1] } })).toMatchObject({ maxRestarts: 2, successExitCodes: [1] });
+  });
+
+  test("bad success_exit_codes and max_restarts", () => {
+    const p = (c: Record<string, unknown>) => problems(validateConfig({ companions: { web: { command: "x", ...c } } }, FILE));
+    for (const v of [0, "0", [256], [-1], [1.5], ["0"]]) {
+      expect(p({ success_exit_codes: v })).toEqual([expect.stringMatching(/^companions\.web\.success_exit_codes(\.0)?: must be a list of exit codes \(whole numbers 0-255\), e\.g\. \[0, 2\]$/)]);
+    }
+    for (const v of [-1, 1.5, "3", true]) {
+      expect(p({ max_restarts: v })).toEqual(["companions.web.max_restarts: must be a whole number >= 0 (0 = never give up)"]);
+    }
+  });
+});
+
+/** the machine as validation sees it: root or not, and a small account database */
+const ACCOUNTS = {
+  users: parsePasswd("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534::/:/bin/false\napp:x:1001:1001::/home/app:/bin/sh\n"),
+  groups: parseGroup("root:x:0:\nnogroup:x:65534:\napp:x:1001:\nssl-cert:x:103:app,other\n"),
+};
+const asRoot: SystemView = { uid: 0, accounts: () => ACCOUNTS };
+const asUser: SystemView = { uid: 1000, accounts: () => ACCOUNTS };
+
+group("user, group, umask, nice, limits, max_memory (§10)", () => {
+  const p = (c: Record<string, unknown>, top: Record<string, unknown> = {}, system?: SystemView) =>
+    problems(validateConfig({ ...top, companions: { web: { command: "x", ...c } } }, FILE, undefined, system));
+
+  test("valid values as the spec keeps them", () => {
+    const s = one({ command: "x", user: "app", group: 0, umask: "027", nice: -20, max_memory: "512MB" });
+    expect(s).toMatchObject({ user: "app", group: 0, umask: 0o27, nice: -20, maxMemoryBytes: 512_000_000 });
+    expect(one({ command: "x", umask: "0077" }).umask).toBe(0o77);
+    expect(one({ command: "x", umask: "0" }).umask).toBe(0);
+    expect(one({ command: "x", umask: 0o22 }).umask).toBe(0o22); // TOML umask = 0o022
+    expect(one({ command: "x", nice: 19 }).nice).toBe(19);
+    expect(one({ command: "x", max_memory: "1GiB" }).maxMemoryBytes).toBe(2 ** 30);
+    expect(one({ command: "x", max_memory: 4096 }).maxMemoryBytes).toBe(4096);
+    expect(one({ command: "x", limits: { nofile: 65536, core: 0, nproc: "unlimited", memlock: "64KiB", as: ["1GB", "2GB"], stack: [8388608, "unlimited"], cpu: [60, 120] } }).limits).toEqual({
+      nofile: { soft: 65536, hard: 65536 },
+      core: { soft: 0, hard: 0 },
+      nproc: { soft: Infinity, hard: Infinity },
+      memlock: { soft: 65536, hard: 65536 },
+      as: { soft: 1e9, hard: 2e9 },
+      stack: { soft: 8388608, hard: Infinity },
+      cpu: { soft: 60, hard: 120 },
+    });
+  });
+
+  test("limits merge per key: [defaults].limits < the companion's", () => {
+    const s = one({ command: "x", limits: { core: 0 } }, { defaults: { limits: { nofile: 1024, core: "unlimited" } } });
+    expect(s.limits).toEqual({ nofile: { soft: 1024, hard: 1024 }, core: { soft: 0, hard: 0 } });
+  });
+
+  test("sizes: bytes, powers of 1000 and of 1024; an ambiguous or unknown unit is refused", () => {
+    expect(parseSize(0)).toBe(0);
+    expect(parseSize("100B")).toBe(100);
+    expect(parseSize("1.5 kb")).toBe(1500);
+    expect(parseSize("2MiB")).toBe(2 * 2 ** 20);
+    expect(parseSize("1TB")).toBe(1e12);
+    expect(parseSize("512")).toBe(512);
+    expect(parseSize("1M")).toBe('unit "M" is ambiguous: write "MB" (powers of 1000) or "MiB" (powers of 1024)');
+    expect(parseSize("3XB")).toBe('unknown unit "XB": use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB');
+    expect(parseSize(-1)).toMatch(/^must be a size/);
+    expect(parseSize(1.5)).toMatch(/^must be a size/);
+    expect(parseSize("lots")).toMatch(/^must be a size/);
+    expect(parseSize("99999999TB")).toBe(`must be at most ${Number.MAX_SAFE_INTEGER} bytes`);
+  });
+
+  test("nice out of range, or not a whole number", () => {
+    expect(p({ nice: 20 })).toEqual(["companions.web.nice: must be from -20 to 19"]);
+    expect(p({ nice: -21 })).toEqual(["companions.web.nice: must be from -20 to 19"]);
+    expect(p({ nice: 1.5 })).toEqual(["companions.web.nice: must be a whole number from -20 to 19"]);
+    expect(p({ nice: "5" })).toEqual(["companions.web.nice: must be a whole number from -20 to 19"]);
+    expect(problems(validateConfig({ defaults: { nice: 99 } }, FILE))).toEqual(["defaults.nice: must be from -20 to 19"]);
+  });
+
+  test("a bad umask", () => {
+    for (const v of ["089", "0o27", "1000", "abc", "", "-1", 512, -1, 1.5]) {
+      expect(p({ umask: v })).toEqual([`companions.web.umask: must be an octal string like "027" (not ${JSON.stringify(v)})`]);
+    }
+    expect(p({ umask: true })).toEqual(['companions.web.umask: must be an octal string like "027"']);
+  });
+
+  test("an unknown limit key gets a did-you-mean; a table is required", () => {
+    expect(p({ limits: { nofle: 10 } })).toEqual(['companions.web.limits.nofle: unknown key (did you mean "nofile"?)']);
+    expect(p({ limits: { rss: 10 } })).toEqual(['companions.web.limits.rss: unknown key (did you mean "as"?)']);
+    expect(p({ limits: { zzzzzz: 10 } })).toEqual(["companions.web.limits.zzzzzz: unknown key"]);
+    expect(p({ limits: 1024 })).toEqual(["companions.web.limits: must be a table like { nofile = 65536, core = 0 }"]);
+    expect(problems(validateConfig({ defaults: { limits: { cores: 0 } } }, FILE))).toEqual(['defaults.limits.cores: unknown key (did you mean "core"?)']);
+    // a limit key at the companion's top level is an unknown key there
+    expect(p({ nofile: 10 })).toEqual(["companions.web.nofile: unknown key (did you mean limits = { nofile = … }?)"]);
+  });
+
+  test("bad limit values", () => {
+    expect(p({ limits: { nofile: "512MB" } })).toEqual(['companions.web.limits.nofile: must be a whole number, "unlimited", or [soft, hard]']);
+    expect(p({ limits: { nofile: -1 } })).toEqual(['companions.web.limits.nofile: must be a whole number, "unlimited", or [soft, hard]']);
+    expect(p({ limits: { cpu: 1.5 } })).toEqual(['companions.web.limits.cpu: must be a whole number, "unlimited", or [soft, hard]']);
+    expect(p({ limits: { nproc: [1, 2, 3] } })).toEqual(['companions.web.limits.nproc: must be a whole number, "unlimited", or [soft, hard]']);
+    expect(p({ limits: { nofile: [2048, 1024] } })).toEqual(["companions.web.limits.nofile: the soft limit (2048) must not be above the hard limit (1024)"]);
+    expect(p({ limits: { core: ["unlimited", 0] } })).toEqual(["companions.web.limits.core: the soft limit (Infinity) must not be above the hard limit (0)"]);
+    expect(p({ limits: { as: "1G" } })).toEqual(['companions.web.limits.as: unit "G" is ambiguous: write "GB" (powers of 1000) or "GiB" (powers of 1024)']);
+    expect(p({ limits: { memlock: true } })).toEqual(['companions.web.limits.memlock: must be a size: bytes, or a string with a unit ("512MB", "1GiB")']);
+  });
+
+  test("max_memory must be a size above 0", () => {
+    expect(p({ max_memory: 0 })).toEqual(["companions.web.max_memory: must be more than 0 bytes (leave it out for no limit)"]);
+    expect(p({ max_memory: "12XB" })).toEqual(['companions.web.max_memory: unknown unit "XB": use B, KB, MB, GB, TB or KiB, MiB, GiB, TiB']);
+    expect(p({ max_memory: "1g" })).toEqual(['companions.web.max_memory: unit "g" is ambiguous: write "GB" (powers of 1000) or "GiB" (powers of 1024)']);
+  });
+
+  test("user and group: a name or a numeric id in form", () => {
+    expect(p({ user: "" })).toEqual(["companions.web.user: must not be empty"]);
+    expect(p({ user: "a b" })).toEqual(["companions.web.user: must be a user name or a numeric id"]);
+    expect(p({ group: -1 })).toEqual(["companions.web.group: must be >= 0"]);
+    expect(p({ group: 1.5 })).toEqual(["companions.web.group: must be a group name or a numeric id"]);
+    expect(p({ user: true })).toEqual(["companions.web.user: must be a user name or a numeric id"]);
+  });
+
+  test("user or group while sup is not root: an error at the key that sets it, once for [defaults]", () => {
+    const msg = (key: string) => `sup runs as uid 1000, not root: it cannot run companions as another ${key}`;
+    expect(p({ user: "app" }, {}, asUser)).toEqual([`companions.web.user: ${msg("user")}`]);
+    expect(p({ group: "app" }, {}, asUser)).toEqual([`companions.web.group: ${msg("group")}`]);
+    const both = problems(validateConfig({ defaults: { user: "app" }, companions: { a: { command: "x" }, b: { command: "y" } } }, FILE, undefined, asUser));
+    expect(both).toEqual([`defaults.user: ${msg("user")}`]);
+    // without these keys, a non-root sup is fine
+    expect(valid(validateConfig({ companions: { a: { command: "x", umask: "027", nice: 5 } } }, FILE, undefined, asUser)).companions).toHaveLength(1);
+  });
+
+  test("as root: an unknown user or group is named; a numeric uid without an entry needs a group", () => {
+    expect(p({ user: "nobdy" }, {}, asRoot)).toEqual(['companions.web.user: unknown user "nobdy" (not in /etc/passwd)']);
+    expect(p({ user: "app", group: "wheel" }, {}, asRoot)).toEqual(['companions.web.group: unknown group "wheel" (not in /etc/passwd)'.replace("passwd", "group")]);
+    expect(p({ user: 4242 }, {}, asRoot)).toEqual(["companions.web.user: user 4242 has no entry in /etc/passwd: set group too"]);
+    expect(p({}, { defaults: { user: "ghost" } }, asRoot)).toEqual(['defaults.user: unknown user "ghost" (not in /etc/passwd)']);
+    for (const ok of [{ user: "app" }, { user: 1001 }, { user: "1001" }, { user: 4242, group: 4242 }, { group: "ssl-cert" }, { user: "nobody", group: 103 }]) {
+      expect(valid(validateConfig({ companions: { web: { command: "x", ...ok } } }, FILE, undefined, asRoot)).companions).toHaveLength(1);
+    }
+  });
+
+  test("problems in the new keys carry their lines", () => {
+    const text = ['[companions.web]', 'command = "x"', "nice = 40", 'umask = "9"', "[companions.web.limits]", "nofle = 1"].join("\n");
+    expect(problems(fromText(text)).sort()).toEqual(
+      [
+        "companions.web.nice: must be from -20 to 19 (/srv/app/sup.toml:3)",
+        'companions.web.umask: must be an octal string like "027" (not "9") (/srv/app/sup.toml:4)',
+        'companions.web.limits.nofle: unknown key (did you mean "nofile"?) (/srv/app/sup.toml:6)',
+      ].sort(),
+    );
+  });
+});
+
 group("the reread hash", () => {
   const base = { command: "prog a", cwd: "app", env: { A: "1", B: "2" }, stdout: "o.log" };
 
@@ -386,7 +548,16 @@ group("the reread hash", () => {
     ["startsecs", { startsecs: 2 }],
     ["restart", { restart: "never" }],
     ["restart_delay", { restart_delay: 2 }],
-    ["backoff", { backoff: "exponential" }],
+    ["backoff", { backoff: "fixed" }],
+    ["success_exit_codes", { success_exit_codes: [0, 2] }],
+    ["max_restarts", { max_restarts: 5 }],
+    ["user", { user: "nobody" }],
+    ["group", { group: 65534 }],
+    ["umask", { umask: "027" }],
+    ["nice", { nice: 5 }],
+    ["limits", { limits: { nofile: 1024 } }],
+    ["a limit's hard value", { limits: { nofile: [1024, 2048] } }],
+    ["max_memory", { max_memory: "512MB" }],
     ["max_restart_delay", { max_restart_delay: 31 }],
     ["stop_signal", { stop_signal: "SIGINT" }],
     ["stop_timeout", { stop_timeout: 11 }],
@@ -564,5 +735,19 @@ group("loadConfig on real files", () => {
 
     writeFileSync(file, '[companions.web]\ncommand = "x"\nstop_signal = "SIGTRM"\n');
     expect(problems(await loadConfig(file))).toEqual([`companions.web.stop_signal: unknown signal "SIGTRM" (${file}:3)`]);
+  });
+
+  test("user is checked against this machine: root, and a user that exists", async () => {
+    const d = tmp();
+    const file = join(d, "sup.toml");
+    writeFileSync(file, '[companions.web]\ncommand = "x"\nuser = "no-such-user-sup-test"\n');
+    const uid = process.getuid!();
+    expect(problems(await loadConfig(file))).toEqual([
+      uid === 0
+        ? `companions.web.user: unknown user "no-such-user-sup-test" (not in /etc/passwd) (${file}:3)`
+        : `companions.web.user: sup runs as uid ${uid}, not root: it cannot run companions as another user (${file}:3)`,
+    ]);
+    writeFileSync(file, '[companions.web]\ncommand = "x"\nuser = 0\n');
+    if (uid === 0) expect(valid(await loadConfig(file)).companions[0]).toMatchObject({ user: 0 });
   });
 });

@@ -1,6 +1,6 @@
 // Restart policy and backoff arithmetic (contract §4).
 import { expect, test } from "bun:test";
-import { retryDelayMs, shouldRestart, stableWindowMs } from "../../src/core/policy.ts";
+import { isSuccess, retryDelayMs, shouldRestart, stableWindowMs } from "../../src/core/policy.ts";
 
 test.each([
   ["always", 0, null, true],
@@ -15,6 +15,19 @@ test.each([
   ["never", null, "SIGSEGV", false],
 ] as const)("shouldRestart(%p, code %p, signal %p) = %p", (policy, code, signal, want) => {
   expect(shouldRestart(policy, code, signal)).toBe(want);
+});
+
+test("success_exit_codes: on-failure restarts after an unlisted code or any signal", () => {
+  expect(shouldRestart("on-failure", 3, null, [0, 3])).toBe(false);
+  expect(shouldRestart("on-failure", 0, null, [0, 3])).toBe(false);
+  expect(shouldRestart("on-failure", 1, null, [0, 3])).toBe(true);
+  expect(shouldRestart("on-failure", 0, null, [1])).toBe(true);
+  expect(shouldRestart("on-failure", 0, null, [])).toBe(true);
+  expect(shouldRestart("on-failure", null, "SIGTERM", [0, 143])).toBe(true);
+  expect(shouldRestart("always", 3, null, [3])).toBe(true);
+  expect(shouldRestart("never", 1, null, [0])).toBe(false);
+  expect(isSuccess(0, null)).toBe(true);
+  expect(isSuccess(null, "SIGKILL", [0, 137])).toBe(false);
 });
 
 const fixed = { backoff: "fixed", restartDelayMs: 1500, maxRestartDelayMs: 30_000 } as const;

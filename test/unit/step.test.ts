@@ -9,8 +9,9 @@ import { makeSpec } from "../helpers/specs.ts";
 
 const at = (mono: number): Clock => ({ mono, wall: WALL_OFFSET + mono });
 
-// distinct values everywhere, so a test can tell which setting a transition used
-const BASE = { startsecs: 1, restart: "always", restart_delay: 2, stop_signal: "SIGINT", stop_timeout: 10, reload_timeout: 5 };
+// distinct values everywhere, so a test can tell which setting a transition used; fixed backoff
+// keeps the cells' delays plain (exponential, the default, has its own stories below)
+const BASE = { startsecs: 1, restart: "always", restart_delay: 2, backoff: "fixed", stop_signal: "SIGINT", stop_timeout: 10, reload_timeout: 5 };
 const SPEC = makeSpec("web", BASE);
 const SPEC_NEVER = makeSpec("web", { ...BASE, restart: "never" });
 const NEW_SPEC = makeSpec("web", { ...BASE, restart_delay: 7, stop_signal: "SIGUSR1", reload_timeout: 9 });
@@ -317,8 +318,28 @@ const cases: Case[] = [
     fields: { pid: null, restartPending: false, restartCount: 2, exitCount: 2 },
     effects: [spawnOf(SPEC)],
   },
+  {
+    from: "RUNNING",
+    event: exited(100, 1),
+    variant: "after its stable window",
+    setup: (c) => drive(c, [{ type: "deadline" }, 4500]),
+    now: 90_000,
+    to: "BACKOFF",
+    // a stable run's end is retried at once and is no failed run
+    fields: { pid: null, failures: 0, stable: false, deadline: 90_000, retryDelayMs: 0, nextRetryAt: WALL_OFFSET + 90_000, exitCount: 2 },
+  },
+  {
+    from: "RUNNING",
+    event: exited(100, 1),
+    variant: "the max_restarts-th failed run",
+    setup: (c) => ({ ...c, spec: makeSpec("web", { ...BASE, max_restarts: 2 }) }),
+    now: 4000,
+    to: "FATAL",
+    fields: { pid: null, failures: 2, deadline: null, reason: "gave up after 2 failed runs", lastExitCode: 1, exitCount: 2 },
+    effects: [{ type: "ended", final: "FATAL", code: 1 }],
+  },
   { from: "RUNNING", event: exited(99, 1), variant: "a late exit of the old pid", now: 4000, to: "RUNNING", fields: { pid: 100, exitCount: 1 }, warning: true },
-  { from: "RUNNING", event: { type: "deadline" }, now: 4500, to: "RUNNING", fields: { failures: 0, deadline: null, pid: 100 } },
+  { from: "RUNNING", event: { type: "deadline" }, now: 4500, to: "RUNNING", fields: { failures: 0, stable: true, deadline: null, pid: 100 } },
   { from: "RUNNING", event: { type: "deadline" }, variant: "1 ms early", now: 4499, to: "RUNNING", same: true },
 
   // ---- STOPPING (pid 100, stopped manually at 4000, SIGKILL due at 14000)
@@ -487,11 +508,16 @@ group("step: stories", () => {
     t = c.deadline!;
     pid++;
 
-    // RUNNING for startsecs more: failures reset, next delay is restart_delay again
+    // RUNNING for startsecs more: failures reset; the end of this stable run is retried at once
     c = drive(c, [{ type: "deadline" }, t], [{ type: "spawned", pid }, t], [{ type: "deadline" }, t + 1000], [{ type: "deadline" }, t + 2000]);
-    expect(c).toMatchObject({ state: "RUNNING", failures: 0, deadline: null });
+    expect(c).toMatchObject({ state: "RUNNING", failures: 0, stable: true, deadline: null });
     c = drive(c, [exited(pid, 1), t + 60_000]);
-    expect(c).toMatchObject({ state: "BACKOFF", failures: 1, retryDelayMs: 1000, deadline: t + 61_000 });
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 0, retryDelayMs: 0, deadline: t + 60_000 });
+    // the first failed run after it waits restart_delay, the next twice that
+    c = drive(c, [{ type: "deadline" }, t + 60_000], [{ type: "spawned", pid: ++pid }, t + 60_000], [exited(pid, 1), t + 60_100]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 1, retryDelayMs: 1000, deadline: t + 61_100 });
+    c = drive(c, [{ type: "deadline" }, t + 61_100], [{ type: "spawned", pid: ++pid }, t + 61_100], [exited(pid, 1), t + 61_200]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 2, retryDelayMs: 2000 });
   });
 
   test("startsecs = 0: RUNNING as soon as spawned; failures still reset only after the 1 s stable window", () => {
@@ -580,6 +606,102 @@ group("step: stories", () => {
     const r2 = step(r1.next, exited(100, 0), at(4200));
     expect(r2.next).toMatchObject({ state: "STARTING", pid: null });
     expect(acts(r2.effects)).toEqual([spawnOf(NEW_SPEC)]);
+  });
+
+  test("backoff is exponential by default: restart_delay x 2^(n-1), capped at max_restart_delay", () => {
+    const spec = makeSpec("web", { restart_delay: 1, max_restart_delay: 5 });
+    expect(spec.backoff).toBe("exponential");
+    let c = drive(newCompanion(spec), [{ type: "start" }, 0]);
+    const delays: number[] = [];
+    for (let pid = 1, t = 0; pid <= 5; pid++) {
+      c = drive(c, [{ type: "spawned", pid }, t], [exited(pid, 1), t + 10]);
+      delays.push(c.retryDelayMs!);
+      t = c.deadline!;
+      c = drive(c, [{ type: "deadline" }, t]);
+    }
+    expect(delays).toEqual([1000, 2000, 4000, 5000, 5000]);
+  });
+
+  test("a stable run's end is retried at once; a crash loop is paced from its second failure on", () => {
+    const spec = makeSpec("web", { startsecs: 2, restart_delay: 3, backoff: "fixed" });
+    // RUNNING at 2000, stable at 4000 (startsecs more)
+    let c = drive(newCompanion(spec), [{ type: "start" }, 0], [{ type: "spawned", pid: 1 }, 0], [{ type: "deadline" }, 2000]);
+    expect(c).toMatchObject({ state: "RUNNING", deadline: 4000, stable: false });
+    // dies 1 ms before the window ends: a failed run, restart_delay
+    expect(step(c, exited(1, null, "SIGKILL"), at(3999)).next).toMatchObject({ state: "BACKOFF", failures: 1, retryDelayMs: 3000 });
+    c = drive(c, [{ type: "deadline" }, 4000]);
+    expect(c).toMatchObject({ state: "RUNNING", stable: true, deadline: null });
+    // killed after hours: BACKOFF with no delay, due now
+    const r = step(c, exited(1, null, "SIGKILL"), at(3_600_000));
+    expect(r.next).toMatchObject({ state: "BACKOFF", failures: 0, retryDelayMs: 0, deadline: 3_600_000, nextRetryAt: WALL_OFFSET + 3_600_000 });
+    c = drive(r.next, [{ type: "deadline" }, 3_600_000]);
+    expect(c).toMatchObject({ state: "STARTING", restartCount: 1 });
+    // the next run fails at once: restart_delay, as every further one (fixed)
+    c = drive(c, [{ type: "spawned", pid: 2 }, 3_600_000], [exited(2, 1), 3_600_100]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 1, retryDelayMs: 3000, deadline: 3_603_100 });
+  });
+
+  test("max_restarts = 3: the third consecutive failed run ends FATAL, gave up after 3 failed runs", () => {
+    const spec = makeSpec("web", { restart_delay: 1, max_restarts: 3 });
+    let c = drive(newCompanion(spec), [{ type: "start" }, 0]);
+    let t = 0;
+    for (let pid = 1; pid <= 2; pid++) {
+      c = drive(c, [{ type: "spawned", pid }, t], [exited(pid, 1), t + 10]);
+      expect(c).toMatchObject({ state: "BACKOFF", failures: pid });
+      t = c.deadline!;
+      c = drive(c, [{ type: "deadline" }, t]);
+    }
+    c = drive(c, [{ type: "spawned", pid: 3 }, t]);
+    const r = step(c, exited(3, 2), at(t + 10));
+    expect(r.next).toMatchObject({ state: "FATAL", pid: null, deadline: null, failures: 3, reason: "gave up after 3 failed runs", lastExitCode: 2, exitCount: 3, restartCount: 2 });
+    expect(r.effects).toEqual([
+      { type: "log", message: "web STARTING -> FATAL (exited with status 2, pid 3; gave up after 3 failed runs)" },
+      { type: "ended", final: "FATAL", code: 1 },
+    ]);
+    // FATAL is final: no timer retries it
+    expect(step(r.next, { type: "deadline" }, at(t + 100_000)).effects).toEqual([]);
+    // the operator's start gives it a fresh count: two more failed runs are paced, not fatal
+    c = drive(r.next, [{ type: "start" }, t + 20], [{ type: "spawned", pid: 4 }, t + 20], [exited(4, 1), t + 30]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 1, retryDelayMs: 1000 });
+  });
+
+  test("max_restarts counts consecutive failed runs only: a stable run starts the count afresh; 0 never gives up", () => {
+    const spec = makeSpec("web", { restart_delay: 1, max_restarts: 2, startsecs: 0 });
+    let c = drive(newCompanion(spec), [{ type: "start" }, 0], [{ type: "spawned", pid: 1 }, 0], [exited(1, 1), 10]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 1 });
+    // retried; this run is RUNNING at once and stable at 2010
+    c = drive(c, [{ type: "deadline" }, 1010], [{ type: "spawned", pid: 2 }, 1010], [{ type: "deadline" }, 2010]);
+    expect(c).toMatchObject({ state: "RUNNING", failures: 0, stable: true });
+    c = drive(c, [exited(2, 1), 5000]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 0, retryDelayMs: 0 });
+    c = drive(c, [{ type: "deadline" }, 5000], [{ type: "spawned", pid: 3 }, 5000], [exited(3, 1), 5010]);
+    expect(c).toMatchObject({ state: "BACKOFF", failures: 1 });
+    c = drive(c, [{ type: "deadline" }, 6010], [{ type: "spawned", pid: 4 }, 6010], [exited(4, 1), 6020]);
+    expect(c).toMatchObject({ state: "FATAL", reason: "gave up after 2 failed runs" });
+
+    let never = drive(newCompanion(makeSpec("web", { restart_delay: 0 })), [{ type: "start" }, 0]);
+    for (let pid = 1; pid <= 50; pid++) never = drive(never, [{ type: "spawned", pid }, pid], [exited(pid, 1), pid], [{ type: "deadline" }, pid]);
+    expect(never).toMatchObject({ state: "STARTING", failures: 50 });
+  });
+
+  test("success_exit_codes: on-failure does not restart after a listed code; fail-fast sees a clean end (code 0)", () => {
+    const spec = makeSpec("web", { restart: "on-failure", success_exit_codes: [0, 3] });
+    const up = drive(newCompanion(spec), [{ type: "start" }, 0], [{ type: "spawned", pid: 1 }, 0]);
+    const r3 = step(up, exited(1, 3), at(10));
+    expect(r3.next).toMatchObject({ state: "EXITED", lastExitCode: 3, reason: "exited with status 3" });
+    expect(acts(r3.effects)).toEqual([{ type: "ended", final: "EXITED", code: 0 }]);
+    expect(step(up, exited(1, 0), at(10)).next.state).toBe("EXITED");
+    expect(step(up, exited(1, 1), at(10)).next.state).toBe("BACKOFF");
+    expect(step(up, exited(1, null, "SIGTERM"), at(10)).next.state).toBe("BACKOFF");
+    // 0 not listed: a failure like any other
+    const only2 = drive(newCompanion(makeSpec("web", { restart: "on-failure", success_exit_codes: [2] })), [{ type: "start" }, 0], [{ type: "spawned", pid: 1 }, 0]);
+    expect(step(only2, exited(1, 0), at(10)).next.state).toBe("BACKOFF");
+    // restart = never: an unlisted code ends with its own status for fail-fast
+    const never = drive(newCompanion(makeSpec("web", { restart: "never", success_exit_codes: [3] })), [{ type: "start" }, 0], [{ type: "spawned", pid: 1 }, 0]);
+    expect(acts(step(never, exited(1, 3), at(10)).effects)).toEqual([{ type: "ended", final: "EXITED", code: 0 }]);
+    expect(acts(step(never, exited(1, 0), at(10)).effects)).toEqual([{ type: "ended", final: "EXITED", code: 0 }]);
+    expect(acts(step(never, exited(1, 4), at(10)).effects)).toEqual([{ type: "ended", final: "EXITED", code: 4 }]);
+    expect(acts(step(never, exited(1, null, "SIGKILL"), at(10)).effects)).toEqual([{ type: "ended", final: "EXITED", code: 137 }]);
   });
 
   test("the transition log names FROM -> TO and the reason with exit status and pid", () => {

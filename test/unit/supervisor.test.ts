@@ -55,7 +55,7 @@ group("timers", () => {
   });
 
   test("fixed backoff: the retry comes exactly restart_delay after the exit, every time", () => {
-    const { host, sup, st } = setup({ web: { command: "prog", startsecs: 1, restart_delay: 3 } });
+    const { host, sup, st } = setup({ web: { command: "prog", startsecs: 1, restart_delay: 3, backoff: "fixed" } });
     sup.startAll();
     host.advanceTo(500);
     host.exitOf("web", 1);
@@ -104,15 +104,81 @@ group("timers", () => {
     host.exitOf("web", 1);
     expect(host.timerAt! - host.mono).toBe(5000);
 
-    // up for startsecs, then startsecs more: forgiven
+    // up for startsecs, then startsecs more: forgiven, and its end is retried at once
     host.advanceTo(host.timerAt!);
     const t2 = host.mono;
     host.advanceTo(t2 + 2000);
     expect(st("web").state).toBe("RUNNING");
     host.advanceTo(t2 + 10_000);
+    const spawns = host.spawnsOf("web").length;
+    host.exitOf("web", 1);
+    expect(host.spawnsOf("web")).toHaveLength(spawns + 1);
+    expect(st("web")).toMatchObject({ state: "STARTING", restart_count: 7 });
+    // the first failed run after it waits restart_delay again
     host.exitOf("web", 1);
     expect(host.timerAt! - host.mono).toBe(1000);
     expect(st("web").description).toBe("backoff, exited with status 1, retrying in 1s");
+  });
+
+  test("backoff is exponential by default", () => {
+    const { host, sup, st } = setup({ web: { command: "prog", restart_delay: 1 } });
+    sup.startAll();
+    const delays: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      host.exitOf("web", 1);
+      delays.push(st("web").restart_delay!);
+      host.advanceTo(host.timerAt!);
+    }
+    expect(delays).toEqual([1, 2, 4, 8]);
+  });
+
+  test("the end of a stable run is retried in the same turn (no timer); a crash right after waits restart_delay", () => {
+    const { host, sup, st } = setup({ web: { command: "prog", startsecs: 2, restart_delay: 30 } });
+    sup.startAll();
+    const first = host.pidOf("web");
+    host.advanceTo(2000);
+    expect(st("web").state).toBe("RUNNING");
+    expect(host.timerAt).toBe(4000);
+    host.advanceTo(3_600_000);
+    host.exitPid(first, null, "SIGKILL");
+    expect(host.spawnsOf("web")).toHaveLength(2);
+    expect(st("web")).toMatchObject({ state: "STARTING", pid: host.pidOf("web"), restart_count: 1, last_exit_signal: "SIGKILL" });
+    expect(host.logs).toContain(`web RUNNING -> BACKOFF (killed by SIGKILL, pid ${first})`);
+    expect(host.logs).toContain("web BACKOFF -> STARTING (retry 1)");
+    // not stable yet: this one's end is a failed run
+    host.advance(500);
+    host.exitOf("web", 1);
+    expect(st("web")).toMatchObject({ state: "BACKOFF", restart_delay: 30, description: "backoff, exited with status 1, retrying in 30s" });
+    expect(host.spawnsOf("web")).toHaveLength(2);
+  });
+
+  test("max_restarts: FATAL after that many consecutive failed runs, no timer left; a manual start tries again", () => {
+    const { host, sup, st } = setup({ web: { command: "prog", restart_delay: 1, max_restarts: 3 } });
+    sup.startAll();
+    host.exitOf("web", 1);
+    host.advanceTo(host.timerAt!);
+    host.exitOf("web", 1);
+    host.advanceTo(host.timerAt!);
+    expect(host.spawnsOf("web")).toHaveLength(3);
+    host.exitOf("web", 1);
+    expect(st("web")).toMatchObject({ state: "FATAL", pid: null, description: "fatal, gave up after 3 failed runs", last_exit_code: 1, exit_count: 3, restart_count: 2 });
+    expect(host.timerAt).toBeNull();
+    host.advance(3_600_000);
+    expect(host.spawnsOf("web")).toHaveLength(3);
+    expect(sup.command("start", "web")).toEqual({ ok: true, message: "web started" });
+    host.exitOf("web", 1);
+    expect(st("web")).toMatchObject({ state: "BACKOFF", restart_delay: 1 });
+  });
+
+  test("max_restarts with fail_fast: giving up stops sup with exit code 1", () => {
+    const { host, sup, st } = setup({ a: { command: "a", restart_delay: 0, max_restarts: 2 }, b: { command: "b" } }, { sup: { fail_fast: true } });
+    sup.startAll();
+    host.exitOf("a", 7);
+    host.exitOf("a", 7);
+    expect(st("a").state).toBe("FATAL");
+    expect(host.stoppingCodes).toEqual([1]);
+    host.exitOf("b", null, "SIGTERM");
+    expect(host.exitCodes).toEqual([1]);
   });
 
   test("restart_delay = 0 retries in the same turn, without waiting for a timer", () => {
@@ -560,6 +626,24 @@ group("fail_fast and essential", () => {
     sup.startAll();
     host.exitOf("a", 0);
     expect(host.exitCodes).toEqual([0]);
+  });
+
+  test("success_exit_codes: an essential companion ending with a listed code stops sup with exit code 0", () => {
+    const { host, sup, st } = setup({ a: { command: "a", restart: "on-failure", success_exit_codes: [0, 3], essential: true }, b: { command: "b" } });
+    sup.startAll();
+    host.exitOf("a", 3);
+    expect(st("a")).toMatchObject({ state: "EXITED", last_exit_code: 3 });
+    expect(host.stoppingCodes).toEqual([0]);
+    host.exitOf("b", null, "SIGTERM");
+    expect(host.exitCodes).toEqual([0]);
+  });
+
+  test("success_exit_codes: on-failure restarts after an unlisted code, even 0", () => {
+    const { host, sup, st } = setup({ a: { command: "a", restart: "on-failure", success_exit_codes: [3] } }, { sup: { fail_fast: true } });
+    sup.startAll();
+    host.exitOf("a", 0);
+    expect(st("a").state).toBe("BACKOFF");
+    expect(host.stoppingCodes).toEqual([]);
   });
 
   test("fail_fast: a restart policy that restarts does not trigger it", () => {
