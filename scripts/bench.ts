@@ -2,21 +2,28 @@
 // min/max, sup/peer ratios and sup's targets, and a JSON file of every raw sample.
 //
 //   bun scripts/bench.ts [--quick] [--peer supervisord|none] [--only A,B,...] [--out FILE]
+//                        [--sup PATH] [--base PATH] [--ns 100,1000]
+//
+// --ns: keep only these N in the scenarios that run over several (A, B, D).
+// --sup PATH (or env SUP_BENCH_BIN): the sup executable under test (default dist/sup, built if
+// missing). --base PATH (or env SUP_BENCH_BASE): a second sup executable, peer "base", run
+// alternately with the first like any peer and compared with it (sup/base), e.g. last week's
+// build; with --peer none it is the only comparison.
 //
 // Installs nothing. Every process a run starts is stopped (and, failing that, killed by its
 // process group and env marker) before it ends; temp files live under one folder, removed.
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus, release, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { PEERS, ROOT, supBinary, supPeer, teardownAll, type Peer } from "./bench/adapters.ts";
+import { baseBinary, basePeer, PEERS, ROOT, supBinary, supPeer, teardownAll, type Peer } from "./bench/adapters.ts";
 import { cpuBusy, topCpu } from "./bench/procfs.ts";
 import { plan, SCENARIOS, targets, type Ctx } from "./bench/scenarios.ts";
 import { rows, table, type Sample } from "./bench/stats.ts";
 
-const USAGE = "usage: bun scripts/bench.ts [--quick] [--peer supervisord|none] [--only A,B,...] [--out FILE]";
+const USAGE = "usage: bun scripts/bench.ts [--quick] [--peer supervisord|none] [--only A,B,...] [--out FILE] [--sup PATH] [--base PATH] [--ns N,N]";
 
 function parse(argv: string[]) {
-  const o = { quick: false, peer: "supervisord", only: null as string[] | null, out: join(ROOT, "bench-results.json") };
+  const o = { quick: false, peer: "supervisord", only: null as string[] | null, out: join(ROOT, "bench-results.json"), ns: null as number[] | null, sup: process.env.SUP_BENCH_BIN || "", base: process.env.SUP_BENCH_BASE || "" };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const val = () => {
@@ -28,6 +35,12 @@ function parse(argv: string[]) {
     else if (a === "--peer" || a.startsWith("--peer=")) o.peer = val();
     else if (a === "--only" || a.startsWith("--only=")) o.only = val().toUpperCase().split(",").map((s) => s.trim()).filter(Boolean);
     else if (a === "--out" || a.startsWith("--out=")) o.out = val();
+    else if (a === "--sup" || a.startsWith("--sup=")) o.sup = val();
+    else if (a === "--ns" || a.startsWith("--ns=")) {
+      o.ns = val().split(",").map((x) => Number(x.trim()));
+      if (!o.ns.length || o.ns.some((x) => !Number.isInteger(x) || x < 1)) throw new Error("--ns takes whole numbers, e.g. 100,1000");
+    }
+    else if (a === "--base" || a.startsWith("--base=")) o.base = val();
     else if (a === "-h" || a === "--help") {
       console.log(USAGE);
       process.exit(0);
@@ -49,8 +62,15 @@ if (unknown.length) {
   process.exit(2);
 }
 
-// ---- dist/sup, then a snapshot of it in the temp folder: a rebuild during the run changes nothing
+// ---- dist/sup (or --sup), then a snapshot of it in the temp folder: a rebuild during the run changes nothing
+if (opts.sup) supBinary.path = resolve(opts.sup);
 const SUP = supBinary.path;
+for (const [flag, f] of [["--sup", opts.sup], ["--base", opts.base]] as const) {
+  if (f && !existsSync(f)) {
+    console.error(`bench: ${flag} ${f}: no such file`);
+    process.exit(2);
+  }
+}
 if (!existsSync(SUP)) {
   console.log(`${SUP} missing: building it (bun scripts/build.ts)`);
   const b = Bun.spawnSync([process.execPath, join(ROOT, "scripts/build.ts")], { stdio: ["ignore", "inherit", "inherit"] });
@@ -60,13 +80,23 @@ if (!existsSync(SUP)) {
   }
 }
 const tmp = mkdtempSync(join(tmpdir(), "sup-bench-"));
-const binInfo = { built: statSync(SUP).mtime.toISOString(), bytes: statSync(SUP).size, sha256: "", gitHead: "", gitDirty: false };
-{
-  const snap = join(tmp, "sup");
-  copyFileSync(SUP, snap);
+const binInfo = { path: SUP, built: statSync(SUP).mtime.toISOString(), bytes: statSync(SUP).size, sha256: "", gitHead: "", gitDirty: false };
+const snapshot = (from: string, name: string) => {
+  const snap = join(tmp, name);
+  copyFileSync(from, snap);
   chmodSync(snap, 0o755);
+  return { snap, sha256: new Bun.CryptoHasher("sha256").update(readFileSync(snap)).digest("hex") };
+};
+let baseInfo: { path: string; built: string; bytes: number; sha256: string } | null = null;
+if (opts.base) {
+  const b = snapshot(resolve(opts.base), "sup-base");
+  baseBinary.path = b.snap;
+  baseInfo = { path: resolve(opts.base), built: statSync(opts.base).mtime.toISOString(), bytes: statSync(opts.base).size, sha256: b.sha256 };
+}
+{
+  const { snap, sha256 } = snapshot(SUP, "sup");
   supBinary.path = snap;
-  binInfo.sha256 = new Bun.CryptoHasher("sha256").update(readFileSync(snap)).digest("hex");
+  binInfo.sha256 = sha256;
   const head = Bun.spawnSync(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"]);
   binInfo.gitHead = head.exitCode === 0 ? head.stdout.toString().trim() : "";
   const dirty = Bun.spawnSync(["git", "-C", ROOT, "status", "--porcelain", "--untracked-files=no", "--", "src"]);
@@ -83,6 +113,16 @@ if (!sd.ok) {
   process.exit(1);
 }
 versions.sup = sd.version;
+if (baseInfo) {
+  const bd = basePeer.detect();
+  if (!bd.ok) {
+    console.error(`bench: ${bd.why}`);
+    rmSync(tmp, { recursive: true, force: true });
+    process.exit(1);
+  }
+  peers.push(basePeer);
+  versions.base = bd.version;
+}
 if (opts.peer !== "none") {
   const peer = PEERS[opts.peer];
   if (!peer) {
@@ -100,6 +140,13 @@ const peerIds = peers.map((p) => p.id);
 
 // ---- run
 const p = plan(opts.quick);
+if (opts.ns) {
+  const keep = opts.ns;
+  for (const k of ["A", "B", "D"] as const) {
+    const ns = p[k].ns.filter((x) => keep.includes(x));
+    p[k].ns = ns.length ? ns : keep;
+  }
+}
 const samples: Sample[] = [];
 const errors: { scenario: string; peer: string; case: string; message: string }[] = [];
 const notes: { scenario: string; text: string }[] = [];
@@ -162,7 +209,8 @@ if (busy > 0.15) {
   for (const h of hogs) console.log(`  pid ${h.pid} ${h.pct.toFixed(0)} %  ${h.cmd}`);
 }
 log(`sup bench (${opts.quick ? "quick" : "full"}): ${Object.values(versions).join(" vs ")}; ${info.cpus} x ${info.cpu}, kernel ${info.kernel}, bun ${info.bun}`);
-log(`dist/sup built ${binInfo.built}, git ${binInfo.gitHead}${binInfo.gitDirty ? " (src/ has uncommitted changes)" : ""}, sha256 ${binInfo.sha256.slice(0, 12)}; run from a snapshot in ${tmp}`);
+log(`sup under test: ${binInfo.path}, built ${binInfo.built}, git ${binInfo.gitHead}${binInfo.gitDirty ? " (src/ has uncommitted changes)" : ""}, sha256 ${binInfo.sha256.slice(0, 12)}; run from a snapshot in ${tmp}`);
+if (baseInfo) log(`base (peer "base"): ${baseInfo.path}, built ${baseInfo.built}, sha256 ${baseInfo.sha256.slice(0, 12)}`);
 log(`peers alternate, order flipped every rep`);
 
 try {
@@ -216,6 +264,7 @@ writeFileSync(
       quick: opts.quick,
       versions,
       supBinary: binInfo,
+      baseBinary: baseInfo,
       machine: info,
       plan: p,
       notes,

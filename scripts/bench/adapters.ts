@@ -9,6 +9,8 @@ import { census, childrenOf, cmdline, killMarked, MARK_VAR, readStat } from "./p
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 /** the sup executable under test; bench.ts points it at a snapshot so a rebuild mid-run changes nothing */
 export const supBinary = { path: join(ROOT, "dist/sup") };
+/** a second sup executable to compare against (peer "base"), e.g. last week's build; set by bench.ts --base */
+export const baseBinary = { path: "" };
 
 export interface CompanionDef {
   name: string;
@@ -16,6 +18,8 @@ export interface CompanionDef {
   argv: string[];
   /** absolute path the companion's stdout goes to; default: discarded */
   stdout?: string;
+  /** sup only: more lines of this companion's TOML table, e.g. `umask = "022"` */
+  supToml?: string[];
 }
 
 /** identical settings for every peer; each adapter spells them in its own config language */
@@ -38,6 +42,8 @@ export interface StartOpts {
   settings: Settings;
   /** supervisord only: put every program into one [group:], so it stops them together */
   oneGroup?: boolean;
+  /** extra environment of the supervisor (e.g. SUP_CONTAINMENT); companions inherit it */
+  env?: Record<string, string>;
 }
 
 export interface Entry {
@@ -64,6 +70,9 @@ export interface Instance {
   cliFloorMs(): Promise<number>;
   /** wall ms of the CLI "stop all" */
   ctlStopAllMs(): Promise<number>;
+  /** start or stop companions over the fast path (sup: one connection, one request per name;
+   *  supervisord: XML-RPC startProcess/stopProcess with wait=false, one call per name) */
+  command(cmd: "start" | "stop", names: string[]): Promise<void>;
   /** ms after launch of milestones read from the supervisor's own log (diagnostics only) */
   milestones(): Record<string, number>;
   /** the supervisor's own processes (for RSS/PSS/CPU) */
@@ -82,6 +91,8 @@ export type Detect = { ok: true; version: string } | { ok: false; why: string };
 
 export interface Peer {
   readonly id: string;
+  /** which program it is: "sup" for every sup build (sup, base), else the peer's id */
+  readonly family: string;
   detect(): Detect;
   start(o: StartOpts): Promise<Instance>;
   /** the settings as this peer's config spells them, for the printout */
@@ -117,9 +128,10 @@ export async function runCmd(argv: string[], opts: { cwd?: string; env?: Record<
 }
 
 /** env for the supervisor: ours plus the census marker (companions inherit it) */
-function markedEnv(mark: string): Record<string, string> {
+function markedEnv(mark: string, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  Object.assign(env, extra);
   env[MARK_VAR] = mark;
   env.NO_COLOR = "1";
   return env;
@@ -157,12 +169,12 @@ abstract class BaseInstance implements Instance {
 
   constructor(readonly dir: string) {}
 
-  protected launch(argv: string[]): void {
+  protected launch(argv: string[], extraEnv: Record<string, string> = {}): void {
     const out = openSync(join(this.dir, "supervisor.out"), "a");
     const err = openSync(join(this.dir, "supervisor.err"), "a");
     try {
       this.launchedAt = performance.now();
-      this.proc = Bun.spawn(argv, { cwd: this.dir, env: markedEnv(this.mark), stdio: ["ignore", out, err] });
+      this.proc = Bun.spawn(argv, { cwd: this.dir, env: markedEnv(this.mark, extraEnv), stdio: ["ignore", out, err] });
     } finally {
       closeSync(out);
       closeSync(err);
@@ -176,6 +188,7 @@ abstract class BaseInstance implements Instance {
   abstract rawStatusMs(): Promise<number>;
   abstract ctlStatusMs(): Promise<number>;
   abstract ctlStopAllMs(): Promise<number>;
+  abstract command(cmd: "start" | "stop", names: string[]): Promise<void>;
   abstract cliFloorMs(): Promise<number>;
   abstract ownPids(): number[];
   abstract childParent(): number;
@@ -276,16 +289,23 @@ function supConfig(o: StartOpts): string {
   for (const c of o.companions) {
     lines.push("", `[companions.${c.name}]`, `command = [${c.argv.map(tomlString).join(", ")}]`);
     if (c.stdout) lines.push(`stdout = ${tomlString(c.stdout)}`);
+    if (c.supToml) lines.push(...c.supToml);
   }
   return lines.join("\n") + "\n";
 }
 
-/** one status request over sup's socket, on a new connection */
-export function supRequest(socket: string, req: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, any>> {
+/** one request over sup's socket, on a new connection */
+export async function supRequest(socket: string, req: Record<string, unknown>, timeoutMs = 10_000): Promise<Record<string, any>> {
+  return (await supBatch(socket, [req], timeoutMs))[0]!;
+}
+
+/** several requests on one new connection (NDJSON, as `sup ctl start a b c` sends them); the replies in order */
+export function supBatch(socket: string, reqs: Record<string, unknown>[], timeoutMs = 10_000): Promise<Record<string, any>[]> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
+    let lines = 0;
     let settled = false;
-    const finish = (e: unknown, v?: Record<string, any>) => {
+    const finish = (e: unknown, v?: Record<string, any>[]) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -297,14 +317,15 @@ export function supRequest(socket: string, req: Record<string, unknown>, timeout
       unix: socket,
       socket: {
         open(s) {
-          s.write(JSON.stringify(req) + "\n");
+          s.write(reqs.map((r) => JSON.stringify(r) + "\n").join(""));
         },
         data(s, chunk) {
           chunks.push(Buffer.from(chunk));
-          if (chunk.indexOf(10) >= 0) {
+          for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) lines++;
+          if (lines >= reqs.length) {
             const text = Buffer.concat(chunks).toString("utf8");
             try {
-              finish(null, JSON.parse(text.slice(0, text.indexOf("\n"))));
+              finish(null, text.split("\n").slice(0, reqs.length).map((l) => JSON.parse(l)));
             } catch (e) {
               finish(e);
             }
@@ -326,17 +347,32 @@ export function supRequest(socket: string, req: Record<string, unknown>, timeout
 }
 
 class SupInstance extends BaseInstance {
-  readonly peer = "sup";
   private managerPid = 0;
   readonly config: string;
   readonly socket: string;
 
-  constructor(o: StartOpts) {
+  constructor(
+    o: StartOpts,
+    readonly peer: string,
+    private readonly bin: string,
+  ) {
     super(o.dir);
     this.config = join(o.dir, "sup.toml");
     this.socket = join(o.dir, "sup.sock");
     writeFileSync(this.config, supConfig(o));
-    this.launch([supBinary.path, "run", "-c", this.config]);
+    this.launch([bin, "run", "-c", this.config], o.env);
+  }
+
+  async command(cmd: "start" | "stop", names: string[]): Promise<void> {
+    const replies = await supBatch(this.socket, names.map((name) => ({ cmd, name })), 30_000);
+    const bad = replies.find((r) => !r.ok);
+    if (bad) throw new Error(`sup ${cmd} refused: ${JSON.stringify(bad)}`);
+  }
+
+  /** the reply of sup's `info` request ({} from a sup without it) */
+  async info(): Promise<Record<string, any>> {
+    const r = await supRequest(this.socket, { cmd: "info" });
+    return r.ok ? r : {};
   }
 
   async states(timeoutMs = 10_000): Promise<Entry[]> {
@@ -354,19 +390,19 @@ class SupInstance extends BaseInstance {
   }
 
   async ctlStatusMs(): Promise<number> {
-    const r = await runCmd([supBinary.path, "ctl", "-c", this.config, "status"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
+    const r = await runCmd([this.bin, "ctl", "-c", this.config, "status"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
     if (r.code !== 0) throw new Error(`sup ctl status exited ${r.code}: ${r.stderr.trim()}`);
     return r.ms;
   }
 
   async cliFloorMs(): Promise<number> {
-    const r = await runCmd([supBinary.path, "--version"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
+    const r = await runCmd([this.bin, "--version"], { cwd: this.dir, env: clientEnv(), timeoutMs: 15_000 });
     if (r.code !== 0) throw new Error(`sup --version exited ${r.code}: ${r.stderr.trim()}`);
     return r.ms;
   }
 
   async ctlStopAllMs(): Promise<number> {
-    const r = await runCmd([supBinary.path, "ctl", "-c", this.config, "stop", "all"], { cwd: this.dir, env: clientEnv(), timeoutMs: 30_000 });
+    const r = await runCmd([this.bin, "ctl", "-c", this.config, "stop", "all"], { cwd: this.dir, env: clientEnv(), timeoutMs: 30_000 });
     if (r.code !== 0) throw new Error(`sup ctl stop all exited ${r.code}: ${r.stderr.trim()}`);
     return r.ms;
   }
@@ -406,20 +442,30 @@ class SupInstance extends BaseInstance {
   }
 }
 
-export const supPeer: Peer = {
-  id: "sup",
-  detect() {
-    if (!existsSync(supBinary.path)) return { ok: false, why: `${supBinary.path} missing` };
-    const r = Bun.spawnSync([supBinary.path, "--version"]);
-    return { ok: true, version: r.stdout.toString().trim() };
-  },
-  async start(o) {
-    return new SupInstance(o);
-  },
-  spell(s) {
-    return `startsecs = ${s.startsecs}, restart = "${s.autorestart ? "always" : "never"}", restart_delay = ${s.restartDelay}, stop_timeout = ${s.stopTimeout}, stdout/stderr = "null" unless a file is named`;
-  },
-};
+/** a sup peer; `bin` is read when used (bench.ts points it at a snapshot first) */
+function makeSupPeer(id: string, bin: { path: string }): Peer {
+  return {
+    id,
+    family: "sup",
+    detect() {
+      if (!existsSync(bin.path)) return { ok: false, why: `${bin.path} missing` };
+      const r = Bun.spawnSync([bin.path, "--version"]);
+      return { ok: true, version: `${id === "sup" ? "" : `${id}: `}${r.stdout.toString().trim()}` };
+    },
+    async start(o) {
+      return new SupInstance(o, id, bin.path);
+    },
+    spell: supSpell,
+  };
+}
+
+export const supPeer: Peer = makeSupPeer("sup", supBinary);
+/** the same, for the --base binary: compared with "sup" like any other peer */
+export const basePeer: Peer = makeSupPeer("base", baseBinary);
+
+function supSpell(s: Settings): string {
+  return `startsecs = ${s.startsecs}, restart = "${s.autorestart ? "always" : "never"}", restart_delay = ${s.restartDelay}, stop_timeout = ${s.stopTimeout}, stdout/stderr = "null" unless a file is named`;
+}
 
 // ---------------------------------------------------------------- supervisord
 
@@ -484,8 +530,10 @@ function supervisordConfig(o: StartOpts): string {
 }
 
 /** one XML-RPC call over supervisord's unix socket; returns the response body */
-export async function xmlrpc(socket: string, method: string, timeoutMs = 10_000): Promise<string> {
-  const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params></params></methodCall>`;
+export async function xmlrpc(socket: string, method: string, timeoutMs = 10_000, params: (string | boolean)[] = []): Promise<string> {
+  const esc = (v: string) => v.replace(/&/g, "&amp;").replace(/</g, "&lt;");
+  const ps = params.map((p) => `<param><value>${typeof p === "boolean" ? `<boolean>${p ? 1 : 0}</boolean>` : `<string>${esc(p)}</string>`}</value></param>`).join("");
+  const body = `<?xml version="1.0"?><methodCall><methodName>${method}</methodName><params>${ps}</params></methodCall>`;
   const res = await fetch("http://localhost/RPC2", {
     method: "POST",
     unix: socket,
@@ -522,7 +570,12 @@ class SupervisordInstance extends BaseInstance {
     this.config = join(o.dir, "supervisord.conf");
     this.socket = join(o.dir, "supervisor.sock");
     writeFileSync(this.config, supervisordConfig(o));
-    this.launch(["supervisord", "-n", "-c", this.config]);
+    this.launch(["supervisord", "-n", "-c", this.config], o.env);
+  }
+
+  async command(cmd: "start" | "stop", names: string[]): Promise<void> {
+    const method = cmd === "start" ? "supervisor.startProcess" : "supervisor.stopProcess";
+    await Promise.all(names.map((n) => xmlrpc(this.socket, method, 30_000, [n, false])));
   }
 
   async states(timeoutMs = 10_000): Promise<Entry[]> {
@@ -581,6 +634,7 @@ class SupervisordInstance extends BaseInstance {
 
 export const supervisordPeer: Peer = {
   id: "supervisord",
+  family: "supervisord",
   detect() {
     const d = Bun.which("supervisord");
     const c = Bun.which("supervisorctl");

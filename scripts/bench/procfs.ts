@@ -12,8 +12,12 @@ export interface Stat {
   state: string;
   ppid: number;
   pgid: number;
+  /** session id */
+  sid: number;
   /** utime + stime, in ticks of 1/USER_HZ s */
   ticks: number;
+  /** start time after boot, in ticks (with pid: the process's identity) */
+  start: number;
 }
 
 export function readStat(pid: number): Stat | null {
@@ -28,7 +32,8 @@ export function readStat(pid: number): Stat | null {
   const rest = s.slice(close + 2).split(" ");
   // fields after comm: state(3) ppid(4) pgrp(5) session(6) tty(7) tpgid(8) flags(9) minflt(10)
   // cminflt(11) majflt(12) cmajflt(13) utime(14) stime(15)
-  return { pid, comm: s.slice(open + 1, close), state: rest[0]!, ppid: Number(rest[1]), pgid: Number(rest[2]), ticks: Number(rest[11]) + Number(rest[12]) };
+  // ... cutime(16) cstime(17) priority(18) nice(19) num_threads(20) itrealvalue(21) starttime(22)
+  return { pid, comm: s.slice(open + 1, close), state: rest[0]!, ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), ticks: Number(rest[11]) + Number(rest[12]), start: Number(rest[19]) };
 }
 
 export function cmdline(pid: number): string {

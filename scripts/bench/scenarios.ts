@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CompanionDef, Entry, Instance, Peer, Settings } from "./adapters.ts";
-import { census, CpuMeter, memory, meterSleep, NewChildWatch, readStat } from "./procfs.ts";
+import { census, CpuMeter, memory, meterSleep, NewChildWatch, readStat, type Stat } from "./procfs.ts";
 import type { Sample, Summary, Target } from "./stats.ts";
 
 export interface Plan {
@@ -15,6 +15,8 @@ export interface Plan {
   E: { n: number; reps: number };
   F: { mib: number; reps: number; lineBytes: number };
   G: { windowS: number; reps: number };
+  H: { descendants: number; setsid: number; reps: number };
+  I: { n: number; cycles: number; reps: number };
 }
 
 export function plan(quick: boolean): Plan {
@@ -28,6 +30,8 @@ export function plan(quick: boolean): Plan {
         E: { n: 10, reps: 1 },
         F: { mib: 50, reps: 1, lineBytes: 100 },
         G: { windowS: 10, reps: 1 },
+        H: { descendants: 100, setsid: 10, reps: 1 },
+        I: { n: 100, cycles: 1, reps: 1 },
       }
     : {
         quick,
@@ -38,6 +42,8 @@ export function plan(quick: boolean): Plan {
         E: { n: 50, reps: 3 },
         F: { mib: 200, reps: 3, lineBytes: 100 },
         G: { windowS: 20, reps: 3 },
+        H: { descendants: 100, setsid: 10, reps: 3 },
+        I: { n: 100, cycles: 2, reps: 3 },
       };
 }
 
@@ -81,11 +87,11 @@ async function alternate(ctx: Ctx, reps: number, fn: (peer: Peer, rep: number) =
 }
 
 /** start, run fn, always tear down; an error is recorded and the scenario goes on */
-async function withInstance(ctx: Ctx, scenario: string, peer: Peer, what: string, companions: CompanionDef[], settings: Settings, fn: (i: Instance) => Promise<void>, opts: { oneGroup?: boolean } = {}): Promise<void> {
+async function withInstance(ctx: Ctx, scenario: string, peer: Peer, what: string, companions: CompanionDef[], settings: Settings, fn: (i: Instance) => Promise<void>, opts: { oneGroup?: boolean; env?: Record<string, string> } = {}): Promise<void> {
   const dir = mkdtempSync(join(ctx.tmp, `${peer.id}-${scenario}-`));
   let inst: Instance | null = null;
   try {
-    inst = await peer.start({ dir, companions, settings, oneGroup: opts.oneGroup });
+    inst = await peer.start({ dir, companions, settings, oneGroup: opts.oneGroup, env: opts.env });
     await fn(inst);
   } catch (e) {
     const tail = inst && "logTail" in inst ? `\n--- ${peer.id} log tail ---\n${(inst as unknown as { logTail(): string }).logTail()}` : "";
@@ -97,7 +103,7 @@ async function withInstance(ctx: Ctx, scenario: string, peer: Peer, what: string
       if (t.forced) {
         // sup must stop within its budget; a peer that does not is a finding, not a failed run
         const msg = `did not exit within 20 s of SIGTERM at teardown; SIGKILLed it and ${t.leftovers} process(es) it left`;
-        if (peer.id === "sup") ctx.error(scenario, peer.id, what, msg);
+        if (peer.family === "sup") ctx.error(scenario, peer.id, what, msg);
         else ctx.note(scenario, `${peer.id} ${what}: ${msg}`);
       } else if (t.leftovers) ctx.error(scenario, peer.id, what, `${t.leftovers} process(es) with the run's marker were still alive after the supervisor exited on its own (killed)`);
     } else rmSync(dir, { recursive: true, force: true });
@@ -250,6 +256,7 @@ const roundTrip: Scenario = {
   async run(ctx) {
     const { ns, calls, reps } = ctx.plan.D;
     settingsLine(ctx, "D", DEFAULTS);
+    ctx.note("D", `"1.1 s apart": the same calls, each 1.1 s after the previous one (sup reuses its per-tree samples of processes/CPU/RSS for 1 s, so a burst pays for one sample; these pay for a fresh one each).`);
     ctx.note("D", `CLI: \`sup ctl -c FILE status\` / \`supervisorctl -c FILE status\` (table output, stdout read to the end); raw: one status request on a new connection (sup: NDJSON over its socket; supervisord: XML-RPC supervisor.getAllProcessInfo over its unix socket, Connection: close). 1 warm-up call each, not counted. "CLI start-up floor": \`sup --version\` / \`supervisorctl -h\` (no server contact). A peer slower than ${ctx.plan.quick ? 4 : 15} s per series stops after 5 calls.`);
     for (const n of ns)
       await alternate(ctx, reps, (peer, rep) =>
@@ -274,11 +281,22 @@ const roundTrip: Scenario = {
           const cli = await series(() => inst.ctlStatusMs());
           const raw = await series(() => inst.rawStatusMs());
           const floor = await series(() => inst.cliFloorMs());
+          // sup samples every tree for status and reuses the samples for 1 s: a burst above
+          // pays for one sample; a call more than 1 s after the last pays for a fresh one
+          const fresh = { raw: [] as number[], cli: [] as number[] };
+          for (let i = 0; i < (ctx.plan.quick ? 3 : 5); i++) {
+            await Bun.sleep(1100);
+            fresh.raw.push(await inst.rawStatusMs());
+            await Bun.sleep(1100);
+            fresh.cli.push(await inst.ctlStatusMs());
+          }
+          for (const v of fresh.cli) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status via CLI, 1.1 s apart", unit: "ms", peer: peer.id, rep, value: v });
+          for (const v of fresh.raw) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status raw, 1.1 s apart", unit: "ms", peer: peer.id, rep, value: v });
           for (const v of cli) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status via CLI", unit: "ms", peer: peer.id, rep, value: v });
           for (const v of raw) ctx.add({ scenario: "D", case: `N=${n}`, metric: "status raw round trip", unit: "ms", peer: peer.id, rep, value: v });
           for (const v of floor) ctx.add({ scenario: "D", case: `N=${n}`, metric: "CLI start-up floor", unit: "ms", peer: peer.id, rep, value: v });
           const med = (l: number[]) => [...l].sort((a, b) => a - b)[Math.floor(l.length / 2)]!;
-          ctx.log(`D N=${n} ${peer.id} rep ${rep}: CLI median ${med(cli).toFixed(1)} ms (n=${cli.length}), raw median ${med(raw).toFixed(2)} ms (n=${raw.length}), CLI floor median ${med(floor).toFixed(1)} ms`);
+          ctx.log(`D N=${n} ${peer.id} rep ${rep}: CLI median ${med(cli).toFixed(1)} ms (n=${cli.length}), raw median ${med(raw).toFixed(2)} ms (n=${raw.length}), CLI floor median ${med(floor).toFixed(1)} ms; 1.1 s apart: CLI ${med(fresh.cli).toFixed(1)} ms, raw ${med(fresh.raw).toFixed(2)} ms`);
         }),
       );
   },
@@ -322,7 +340,7 @@ const gracefulStop: Scenario = {
       await Bun.sleep(300);
     };
     const sigterm = (kase: string, oneGroup: boolean) => async (peer: Peer, rep: number) => {
-      if (oneGroup && peer.id === "sup") return;
+      if (oneGroup && peer.family === "sup") return;
       await withInstance(
         ctx,
         "E",
@@ -537,7 +555,167 @@ const crashLoop: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [coldStart, idleCost, restartLatency, roundTrip, gracefulStop, logThroughput, crashLoop];
+// ---------------------------------------------------------------- H. stop of a process tree
+
+/** `sh` starting `total` sleeps, `escaped` of them in a new session (setsid), then waiting */
+function treeScript(total: number, escaped: number): string {
+  const sleep = SLEEP.join(" ");
+  return `i=0; while [ $i -lt ${total - escaped} ]; do ${sleep} & i=$((i+1)); done; i=0; while [ $i -lt ${escaped} ]; do setsid ${sleep} & i=$((i+1)); done; wait`;
+}
+
+/** alive = same pid and start time, not a zombie */
+const aliveAs = (p: Stat) => {
+  const s = readStat(p.pid);
+  return s !== null && s.start === p.start && s.state !== "Z";
+};
+
+const treeStop: Scenario = {
+  id: "H",
+  title: "Stop of one companion with a process tree (some of it setsid'ed): stop request -> last descendant gone",
+  async run(ctx) {
+    const { descendants, setsid, reps } = ctx.plan.H;
+    const s: Settings = { ...DEFAULTS, startsecs: 0, stopTimeout: 10, autorestart: false };
+    const capS = s.stopTimeout + 3;
+    settingsLine(ctx, "H", s);
+    ctx.note("H", `one companion: sh -c '<${descendants - setsid} x ${SLEEP.join(" ")} &; ${setsid} x setsid ${SLEEP.join(" ")} &; wait'. After every sleep has exec'd, one stop request over the fast path (sup: {"cmd":"stop"} on its socket; supervisord: XML-RPC stopProcess(name, wait=false)); the tree (pid + start time of each process found by the run's env marker before the stop) is polled from /proc every 2 ms until none is alive, capped at stop timeout + 3 s = ${capS} s. "in-session" = the sh and the descendants that did not setsid. sup runs with SUP_CONTAINMENT=cgroup (the default where sup may make a cgroup) and =marker; the mode is checked with sup's info request.`);
+    const tag = `${descendants} descendants (${setsid} setsid)`;
+    const variants: { peer: Peer; kase: string; env: Record<string, string>; mode: string | null }[] = [];
+    for (const p of ctx.peers) {
+      if (p.family === "sup" && p.id === "sup") {
+        variants.push({ peer: p, kase: tag, env: { SUP_CONTAINMENT: "cgroup" }, mode: "cgroup" });
+        variants.push({ peer: p, kase: `${tag}, sup marker mode`, env: { SUP_CONTAINMENT: "marker" }, mode: "marker" });
+      } else if (p.family !== "sup") variants.push({ peer: p, kase: tag, env: {}, mode: null });
+    }
+    const comp: CompanionDef[] = [{ name: "tree", argv: [SH, "-c", treeScript(descendants, setsid)] }];
+    for (let rep = 0; rep < reps; rep++) {
+      for (const v of rep % 2 === 0 ? variants : [...variants].reverse()) {
+        const { peer, kase } = v;
+        await withInstance(ctx, "H", peer, kase, comp, s, async (inst) => {
+          await waitAll(inst, 1, running, 15_000, 20);
+          if (v.mode && "info" in inst) {
+            const mode = (await (inst as unknown as { info(): Promise<Record<string, unknown>> }).info()).containment;
+            if (mode !== v.mode) throw new Error(`sup runs in containment mode ${mode}, asked for ${v.mode}`);
+          }
+          const own = new Set(inst.ownPids());
+          const main = (await inst.states())[0]!.pid!;
+          const comm = SLEEP[0]!.split("/").pop()!;
+          let tree: Stat[] = [];
+          const deadline = performance.now() + 15_000;
+          while (performance.now() < deadline) {
+            tree = census(inst.mark).filter((p) => !own.has(p.pid));
+            if (tree.filter((p) => p.comm === comm).length >= descendants) break;
+            await Bun.sleep(20);
+          }
+          const sid = readStat(main)?.sid;
+          const escaped = tree.filter((p) => p.sid !== sid);
+          if (tree.length !== descendants + 1 || escaped.length !== setsid) throw new Error(`${peer.id}: tree has ${tree.length} processes (${escaped.length} in another session), expected ${descendants + 1} (${setsid})`);
+          await Bun.sleep(200);
+          const inSession = tree.filter((p) => p.sid === sid);
+          const t0 = performance.now();
+          let replyAt: number | null = null;
+          const req = inst.command("stop", ["tree"]).then(
+            () => (replyAt = performance.now()),
+            (e) => ctx.error("H", peer.id, kase, `stop request: ${e}`),
+          );
+          let sessionGone: number | null = null;
+          let allGone: number | null = null;
+          let left = tree;
+          const cap = t0 + capS * 1000;
+          while (performance.now() < cap) {
+            left = left.filter(aliveAs);
+            const now = performance.now();
+            if (sessionGone === null && !inSession.some(aliveAs)) sessionGone = now;
+            if (!left.length) {
+              allGone = now;
+              break;
+            }
+            await Bun.sleep(2);
+          }
+          await req;
+          // anything of the run's not in the snapshot (a respawn, a late fork) counts as left too
+          const extra = census(inst.mark).filter((p) => !own.has(p.pid) && !tree.some((t) => t.pid === p.pid && t.start === p.start));
+          const leftovers = left.filter(aliveAs).length + extra.length;
+          // a peer's leftovers are its known result (counted above), not a failed teardown;
+          // sup's are left for the teardown to report as an error
+          if (peer.family !== "sup") for (const p of [...left, ...extra]) if (aliveAs(p)) try { process.kill(p.pid, "SIGKILL"); } catch {}
+          if (allGone !== null) ctx.add({ scenario: "H", case: kase, metric: "stop -> last descendant gone", unit: "ms", peer: peer.id, rep, value: allGone - t0 });
+          if (sessionGone !== null) ctx.add({ scenario: "H", case: kase, metric: "stop -> in-session descendants gone", unit: "ms", peer: peer.id, rep, value: sessionGone - t0 });
+          ctx.add({ scenario: "H", case: kase, metric: `left alive ${capS} s after stop`, unit: "", peer: peer.id, rep, value: leftovers, detail: { escaped: escaped.length, extra: extra.length } });
+          if (replyAt !== null) ctx.add({ scenario: "H", case: kase, metric: "stop request replied", unit: "ms", peer: peer.id, rep, value: replyAt - t0 });
+          const f = (x: number | null) => (x === null ? "never" : `${(x - t0).toFixed(1)} ms`);
+          ctx.log(`H ${kase} ${peer.id} rep ${rep}: in-session gone ${f(sessionGone)}, all gone ${f(allGone)}, reply ${f(replyAt)}, ${leftovers} left alive${allGone === null ? ` after ${capS} s` : ""}`);
+        }, { env: v.env });
+      }
+    }
+  },
+};
+
+// ---------------------------------------------------------------- I. spawn cost with limits
+
+/** soft and hard value of one limit of this process (sup inherits them), from /proc/self/limits */
+function ownLimit(label: string): { soft: string; hard: string } | null {
+  const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith(label));
+  const m = line ? /\s(\S+)\s+(\S+)\s+\S*\s*$/.exec(line.slice(label.length)) : null;
+  return m ? { soft: m[1]!, hard: m[2]! } : null;
+}
+
+const tomlLimit = (v: string) => (v === "unlimited" ? `"unlimited"` : v);
+
+/** CAP_SYS_NICE in this process's effective set (sup, run by us, has the same) */
+function hasCapNice(): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync("/proc/self/status", "utf8"))?.[1];
+  return hex ? ((BigInt(`0x${hex}`) >> 23n) & 1n) === 1n : false;
+}
+
+const spawnCost: Scenario = {
+  id: "I",
+  title: "Spawn cost: start of N stopped companions -> all RUNNING, with and without limits",
+  async run(ctx) {
+    const { n, cycles, reps } = ctx.plan.I;
+    const s: Settings = { ...DEFAULTS, startsecs: 0 };
+    settingsLine(ctx, "I", s);
+    const nofileHard = ownLimit("Max open files")?.hard ?? "unlimited";
+    const cpuHard = ownLimit("Max cpu time")?.hard ?? "unlimited";
+    const nice = hasCapNice();
+    // src/contain/limits.ts: umask, nice (with CAP_SYS_NICE) and a nofile that keeps the hard
+    // limit are set in the manager around the spawn; cpu/as/stack never are (the trampoline)
+    const around = [`umask = "022"`, ...(nice ? ["nice = 5"] : []), `limits = { nofile = [4096, ${tomlLimit(nofileHard)}] }`];
+    const tramp = [`limits = { cpu = ${tomlLimit(cpuHard)} }`];
+    const cases: { kase: string; toml: string[]; supOnly: boolean }[] = [
+      { kase: `N=${n}, no limits`, toml: [], supOnly: false },
+      { kase: `N=${n}, ${around.join(", ").replace(/limits = \{ (.*) \}/, "limits.$1")} (around the spawn)`, toml: around, supOnly: true },
+      { kase: `N=${n}, limits.cpu = ${cpuHard} (trampoline)`, toml: tramp, supOnly: true },
+    ];
+    ctx.note("I", `${n} companions (${SLEEP.join(" ")}) launched, all RUNNING, then ${cycles} cycle(s) per supervisor of: stop all, wait for STOPPED, 300 ms, then start all (sup: one connection with one start request per name; supervisord: XML-RPC startProcess(name, wait=false) per name, in parallel) -> status shows all RUNNING (polled every 10 ms). "ms per spawn" = that time / N; "CPU per spawn" = run time (schedstat) of the supervisor's process the companions are children of (sup: manager; supervisord: itself) over the same window / N, status polls included. sup cases: ${cases.map((c) => `[${c.toml.join("; ") || "none"}]`).join(" / ")}${nice ? "" : " (no CAP_SYS_NICE here: nice would force the trampoline, so it is left out)"}; the settings cases run for "sup" only (an older sup refuses the keys).`);
+    for (const c of cases) {
+      const comps = names(n, () => ({ argv: SLEEP, supToml: c.toml }));
+      await alternate(ctx, reps, async (peer, rep) => {
+        if (c.supOnly && peer.id !== "sup") return;
+        await withInstance(ctx, "I", peer, c.kase, comps, s, async (inst) => {
+          await waitAll(inst, n, running, 30_000 + n * 60, 20);
+          const all = (await inst.states()).map((e) => e.name);
+          const parent = inst.childParent();
+          for (let k = 0; k < cycles; k++) {
+            await inst.command("stop", all);
+            await waitAll(inst, n, (e) => e.state === "STOPPED", 30_000, 20);
+            await Bun.sleep(300);
+            const meter = new CpuMeter([parent]);
+            const t0 = performance.now();
+            await inst.command("start", all);
+            const r = await waitAll(inst, n, running, 30_000, 10);
+            const cpu = meter.stop();
+            const ms = r.at - t0;
+            ctx.add({ scenario: "I", case: c.kase, metric: "start -> all RUNNING, per spawn", unit: "ms", peer: peer.id, rep, value: ms / n, detail: { totalMs: ms, polls: r.polls, cycle: k } });
+            ctx.add({ scenario: "I", case: c.kase, metric: "supervisor CPU per spawn", unit: "ms", peer: peer.id, rep, value: (cpu.schedS * 1000) / n, detail: { ...cpu, parent, cycle: k } });
+            ctx.log(`I ${c.kase} ${peer.id} rep ${rep} cycle ${k}: ${ms.toFixed(0)} ms for ${n} (${(ms / n).toFixed(2)} ms each), CPU ${(cpu.schedS * 1000).toFixed(0)} ms of pid ${parent} (${((cpu.schedS * 1000) / n).toFixed(2)} ms each), ${r.polls} status polls`);
+          }
+        });
+      });
+    }
+  },
+};
+
+export const SCENARIOS: Scenario[] = [coldStart, idleCost, restartLatency, roundTrip, gracefulStop, logThroughput, crashLoop, treeStop, spawnCost];
 
 // ---------------------------------------------------------------- targets (sup)
 
