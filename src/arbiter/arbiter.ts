@@ -8,12 +8,12 @@ import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
 import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
-import { childrenOf, descendants, procInfo } from "../os/proc.ts";
+import { childrenOf, descendants, envOf, procInfo } from "../os/proc.ts";
 import { ownCgroupDir } from "../contain/cgroup.ts";
-import { removeCgroupTree } from "../contain/containment.ts";
+import { MARKER_ENV, removeCgroupTree } from "../contain/containment.ts";
 import { join } from "node:path";
 import { selfCommand } from "../os/self.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
@@ -196,7 +196,7 @@ class Arbiter {
     const groups = new Map(this.groups);
     this.groups.clear();
     const fallbackMs = Math.max(10_000, ...[...groups.values()].map((g) => g.stopMs));
-    const first = new Map<number, { signal: string; stopMs: number }>();
+    const first = new Map<number, { signal: string; stopMs: number; main: number | null }>();
     const start = performance.now();
     for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
       this.reapOrphans();
@@ -206,11 +206,13 @@ class Arbiter {
       for (const p of left) {
         let how = first.get(p);
         if (!how) {
-          const g = groups.get(procInfo(p)?.pgid ?? -1);
-          how = { signal: g?.signal ?? "SIGTERM", stopMs: graceMs ?? g?.stopMs ?? fallbackMs };
+          const g = ownerOf(p, groups);
+          how = { signal: g?.signal ?? "SIGTERM", stopMs: graceMs ?? g?.stopMs ?? fallbackMs, main: g?.pgid ?? null };
           first.set(p, how);
           signalPid(p, how.stopMs === 0 || this.killNow ? "SIGKILL" : how.signal);
         } else if (this.killNow || elapsed >= how.stopMs) signalPid(p, "SIGKILL");
+        // as in the manager: once a run's main process is gone, the rest of its tree goes too
+        else if (how.main !== null && how.main !== p && !isAlive(how.main)) signalPid(p, "SIGKILL");
       }
       await Bun.sleep(this.killNow ? 20 : pause);
     }
@@ -288,6 +290,25 @@ class Arbiter {
     this.reapOrphans();
     this.finish(code);
   }
+}
+
+/**
+ * Which companion run a leftover process belongs to: by its process group, else (an escapee
+ * with its own session) by its SUP_TREE marker, else by its cgroup folder `<run>.<name>`.
+ */
+function ownerOf(pid: number, groups: Map<number, OwnedGroup>): OwnedGroup | undefined {
+  const byGroup = groups.get(procInfo(pid)?.pgid ?? -1);
+  if (byGroup) return byGroup;
+  const marker = envOf(pid, MARKER_ENV);
+  if (marker) for (const g of groups.values()) if (g.marker === marker) return g;
+  let folder: string | undefined;
+  try {
+    folder = /^0::.*\/(\d+)\.([^/\n]+)$/m.exec(readFileSync(`/proc/${pid}/cgroup`, "utf8"))?.slice(1, 3).join("/");
+  } catch {}
+  if (!folder) return undefined;
+  const [run, name] = folder.split("/");
+  for (const g of groups.values()) if (g.marker?.endsWith(`/${name}/${run}`)) return g;
+  return undefined;
 }
 
 function signalPid(pid: number, signal: string): void {

@@ -9,7 +9,7 @@
 //   (and their descendants). Limit: an orphan that scrubbed its environment cannot be told
 //   apart; it stays under sup and is killed when sup ends (see README "Containment").
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { cgroupCpu, cgroupKill, cgroupProcs, makeCgroup, makeSupCgroup, populated, removeCgroup } from "./cgroup.ts";
 import { reap } from "../os/libc.ts";
 import { childrenOf, descendants, envOf, procInfo, usageOf } from "../os/proc.ts";
@@ -61,6 +61,7 @@ export class Containment {
   ) {
     this.root = want === "marker" ? null : makeSupCgroup(`sup.${instance}`);
     this.mode = this.root ? "cgroup" : "marker";
+    if (this.root) sweepStale(dirname(this.root));
   }
 
   /** before a spawn: the environment to add and the cgroup to start in (created now) */
@@ -81,6 +82,11 @@ export class Containment {
 
   env(run: Run): Record<string, string> {
     return { [MARKER_ENV]: run.marker };
+  }
+
+  /** the marker of the run whose main process is `pid` */
+  markerOf(pid: number): string | null {
+    return this.runs.get(pid)?.marker ?? null;
   }
 
   /** the spawn succeeded: `pid` is the run's main process */
@@ -258,4 +264,23 @@ export function removeCgroupTree(root: string): void {
     }
   } catch {}
   removeCgroup(root);
+}
+
+/**
+ * Remove the empty cgroup folders of sups whose arbiter is gone (`sup.<pid>-<id>`, left when
+ * arbiter and manager were both SIGKILLed). A folder that still holds a process is left alone.
+ */
+function sweepStale(parent: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(parent).filter((n) => /^sup\.\d+-[0-9a-f]+$/.test(n));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const pid = Number(n.slice(4, n.indexOf("-")));
+    if (procInfo(pid) !== null) continue;
+    const dir = join(parent, n);
+    if (!populated(dir)) removeCgroupTree(dir);
+  }
 }

@@ -5,7 +5,8 @@ import type { StatusEntry } from "../core/describe.ts";
 import type { ErrorCode, Reply } from "../core/types.ts";
 import type { RereadResult } from "../manager/supervisor.ts";
 
-export const PROTOCOL = 1;
+/** 2: contract revision 2 (info, reread warnings, status processes/cpu_percent/rss_bytes) */
+export const PROTOCOL = 2;
 
 /** what every front end (socket server, tests) uses to reach the manager */
 export interface ControlApi {

@@ -133,7 +133,11 @@ export class BunHost implements Host {
   }
 
   groups(added: OwnedGroup[], removed: number[]): void {
-    this.hooks.groups?.(added, removed);
+    // with the run's marker, the arbiter can tell which companion an escaped process belongs to
+    this.hooks.groups?.(
+      added.map((g) => ({ ...g, marker: this.contain.markerOf(g.pgid) ?? undefined })),
+      removed,
+    );
   }
 
   stopping(code: number): void {

@@ -23,6 +23,8 @@ export interface OwnedGroup {
   pgid: number;
   signal: string;
   stopMs: number;
+  /** the run's SUP_TREE marker, `<instance>/<name>/<run>` (its cgroup folder is `<run>.<name>`) */
+  marker?: string;
 }
 
 export interface Host {

@@ -78,7 +78,7 @@ test("malformed requests get the contract's error envelopes, all on one connecti
 test("version reply", async () => {
   f = new SupFixture(ONE);
   await f.start();
-  expect(await f.request({ cmd: "version" })).toEqual({ ok: true, version: VERSION, protocol: 1 });
+  expect(await f.request({ cmd: "version" })).toEqual({ ok: true, version: VERSION, protocol: 2 });
 });
 
 test("pipelined requests on one connection are answered in order, each with its id echoed", async () => {
@@ -93,7 +93,7 @@ test("pipelined requests on one connection are answered in order, each with its 
     expect(r.id).toBe(i);
     switch (i % kinds.length) {
       case 0:
-        expect(r).toEqual({ ok: true, version: VERSION, protocol: 1, id: i });
+        expect(r).toEqual({ ok: true, version: VERSION, protocol: 2, id: i });
         break;
       case 1:
         expect(r.companions.map((c: { name: string }) => c.name)).toEqual(["a", "down"]);
@@ -137,7 +137,7 @@ test("a line over 1 MiB gets an error reply and the connection is closed; the ma
       .filter(Boolean)
       .map((l) => JSON.parse(l));
     expect(replies.length).toBe(2);
-    expect(replies[0]).toEqual({ ok: true, version: VERSION, protocol: 1, id: 1 });
+    expect(replies[0]).toEqual({ ok: true, version: VERSION, protocol: 2, id: 1 });
     expect(replies[1]).toMatchObject({ ok: false, code: "BAD_REQUEST" });
     expect(replies[1].message).toBe(replies[1].error);
   } finally {
