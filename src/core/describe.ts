@@ -66,7 +66,8 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null): 
       break;
     }
     case "STOPPING":
-      description = "stopping";
+      // why, when sup itself decided it (a memory limit), not for an operator's stop
+      description = c.reason && c.reason !== "stopping" ? `stopping, ${c.reason}` : "stopping";
       break;
     default:
       description = `${c.state.toLowerCase()}, ${c.reason}`;

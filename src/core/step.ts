@@ -216,10 +216,11 @@ const stopWhileStopping: Cell<"stop"> = (c, ev, now) => {
   return ok(next, `${c.name} already stopping`);
 };
 
-const restartWhileUp: Cell<"restart"> = (c, _ev, now) => {
+const restartWhileUp: Cell<"restart"> = (c, ev, now) => {
   if (c.pid === null) return restartFromDown(c, { type: "restart" }, now);
   // STARTING/RUNNING -> STOPPING with a restart pending: reload_timeout applies
-  return ok(beginStop({ ...c, manualStop: false, restartPending: true }, now, c.spec.reloadTimeoutMs), `${c.name} restarting`, [stopSignal(c)]);
+  const next = beginStop({ ...c, manualStop: false, restartPending: true }, now, c.spec.reloadTimeoutMs);
+  return ok(ev.reason ? { ...next, reason: ev.reason } : next, `${c.name} restarting`, [stopSignal(c)]);
 };
 
 const refuseStopping = (c: Companion): StepResult => refuse(c, `${c.name} is stopping; retry`, "STOPPING");
@@ -378,6 +379,8 @@ function why(ev: Event, before: Companion, after: Companion): string {
       return "config changed";
     case "stop":
       return ev.kind === "remove" ? "removed from config" : ev.kind === "shutdown" ? "sup stopping" : "stop command";
+    case "restart":
+      return ev.reason ?? "restart command";
     default:
       return `${ev.type} command`;
   }

@@ -16,7 +16,7 @@ export type StopKind = "manual" | "shutdown" | "remove";
 export type Event =
   | { type: "start" } // operator's start (or the initial autostart)
   | { type: "stop"; kind?: StopKind; capMs?: number } // capMs: stop_timeout at most this (the arbiter is gone)
-  | { type: "restart" }
+  | { type: "restart"; reason?: string } // reason: a restart sup decided (over max_memory), said in log and status
   | { type: "kill" } // fast stop: SIGKILL the group now
   | { type: "changed"; spec: CompanionSpec } // reread: new config for this name
   | { type: "spawned"; pid: number }

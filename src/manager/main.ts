@@ -20,6 +20,8 @@ import { Supervisor } from "./supervisor.ts";
  * signal and at most this long before SIGKILL, so nothing is left within 2 s (contract §10).
  */
 const ORPHANED_STOP_MS = 1500;
+/** how often companions with max_memory have their tree's memory looked at */
+const MEMORY_CHECK_MS = 1000;
 
 function tell(msg: ToArbiter): void {
   try {
@@ -129,6 +131,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const sup = new Supervisor(config, host);
 
   let rereads = Promise.resolve();
+  let afterReread: () => void = () => {};
   const reread = (): ReturnType<ControlApi["reread"]> => {
     // one reread at a time, in arrival order
     const run = rereads.then(async () => {
@@ -150,6 +153,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       }
       config = applied;
       sup.adoptConfig(config);
+      afterReread();
       tell({ t: "budget", ms: gracefulBudgetMs(config) });
       log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
       return { ok: true as const, result };
@@ -210,6 +214,18 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     // the IPC channel closed: the arbiter is gone (PDEATHSIG normally said so first)
     arbiterGone("its IPC channel closed");
   });
+
+  // max_memory: one check a second, and only while some companion has the key
+  let memoryTimer: ReturnType<typeof setInterval> | null = null;
+  const watchMemory = () => {
+    if (sup.watchesMemory && !memoryTimer) memoryTimer = setInterval(() => sup.checkMemory(), MEMORY_CHECK_MS);
+    else if (!sup.watchesMemory && memoryTimer) {
+      clearInterval(memoryTimer);
+      memoryTimer = null;
+    }
+  };
+  watchMemory();
+  afterReread = watchMemory;
 
   tell({ t: "budget", ms: gracefulBudgetMs(config) });
   tell({ t: "ready", socket: config.socket });

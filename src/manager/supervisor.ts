@@ -21,6 +21,11 @@ export interface RereadResult {
 const EXIT_WAIT_MS = 1000;
 const EXIT_WAIT_STEP_MS = 5;
 
+/** bytes in the config's own unit words: "612MB" (powers of 1000), "1.2GB" */
+function megabytes(n: number): string {
+  return n >= 1e9 ? `${Math.round(n / 1e8) / 10}GB` : `${Math.round(n / 1e6)}MB`;
+}
+
 type Queued = { name: string; event: Event; reply?: (r: Reply | undefined) => void };
 
 export class Supervisor {
@@ -217,6 +222,27 @@ export class Supervisor {
     if (this.shutdown && cmd !== "stop") return { ok: false, message: `sup is shutting down; ${cmd} refused`, code: "STOPPING" };
     const event: Event = cmd === "stop" ? { type: "stop", kind: "manual" } : { type: cmd };
     return this.submit(name, event) ?? { ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" };
+  }
+
+  /**
+   * max_memory: restart each RUNNING companion whose tree's resident memory (bytes, sampled by
+   * the host) is over its limit, with the reason in the log and status. Costs nothing for
+   * companions without the key; the caller runs it about once a second while any has it.
+   */
+  checkMemory(): void {
+    for (const c of this.companions.values()) {
+      const limit = c.spec.maxMemoryBytes;
+      if (limit === null || c.state !== "RUNNING" || c.pid === null) continue;
+      const rss = this.host.sample?.(c.pid)?.rssBytes;
+      if (rss === undefined || rss <= limit) continue;
+      this.submit(c.name, { type: "restart", reason: `memory limit: ${megabytes(rss)} > ${megabytes(limit)}` });
+    }
+  }
+
+  /** whether any companion has a max_memory to watch */
+  get watchesMemory(): boolean {
+    for (const c of this.companions.values()) if (c.spec.maxMemoryBytes !== null) return true;
+    return false;
   }
 
   signal(name: string, signal: string, group: boolean): Reply {

@@ -73,6 +73,14 @@ export class FakeHost implements Host {
     this.signals.push({ pid, signal, group, at: this.mono });
   }
 
+  /** resident bytes the "OS" reports for a main process's tree (max_memory tests) */
+  rss = new Map<number, number>();
+
+  sample(pid: number): { processes: number; cpuPercent: number; rssBytes: number; cpuSeconds: number } | null {
+    const rss = this.rss.get(pid);
+    return rss === undefined ? null : { processes: 1, cpuPercent: 0, rssBytes: rss, cpuSeconds: 0 };
+  }
+
   exitPending(pid: number): boolean {
     return this.undelivered.has(pid);
   }

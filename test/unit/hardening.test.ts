@@ -169,3 +169,29 @@ group("sup's own log is bounded", () => {
     }
   });
 });
+
+group("max_memory", () => {
+  test("a RUNNING companion over max_memory restarts with the reason in log and status; under it nothing happens", () => {
+    const { host, sup, st } = setup({ web: { command: "prog", startsecs: 0, max_memory: "512MB" }, other: { command: "other", startsecs: 0 } });
+    sup.startAll();
+    const pid = host.pidOf("web");
+    host.rss.set(pid, 500_000_000);
+    host.rss.set(host.pidOf("other"), 9e12);
+    sup.checkMemory();
+    expect(st("web").state).toBe("RUNNING");
+    expect(st("other").state).toBe("RUNNING"); // no key, no check
+    host.rss.set(pid, 612_000_000);
+    sup.checkMemory();
+    expect(st("web")).toMatchObject({ state: "STOPPING", description: "stopping, memory limit: 612MB > 512MB" });
+    expect(host.logs).toContain("web RUNNING -> STOPPING (memory limit: 612MB > 512MB)");
+    expect(host.signalsTo(pid).map((s) => s.signal)).toEqual(["SIGTERM"]);
+    host.exitPid(pid, null, "SIGTERM");
+    expect(st("web")).toMatchObject({ state: "RUNNING", restart_count: 1 });
+    expect(host.pidOf("web")).not.toBe(pid);
+  });
+
+  test("watchesMemory only when some companion has the key", () => {
+    expect(setup({ a: { command: "a" } }).sup.watchesMemory).toBe(false);
+    expect(setup({ a: { command: "a", max_memory: "1GiB" } }).sup.watchesMemory).toBe(true);
+  });
+});
