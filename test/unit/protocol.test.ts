@@ -158,7 +158,7 @@ test("reread: the diff, or the refusal that keeps the old config", async () => {
 
 test("version", async () => {
   expect(await handleLine('{"cmd":"version"}', new FakeApi())).toEqual({ ok: true, version: "9.8.7", protocol: PROTOCOL });
-  expect(PROTOCOL).toBe(1);
+  expect(PROTOCOL).toBe(2);
 });
 
 test("an api that throws gives an INTERNAL reply, never a throw", async () => {
