@@ -6,7 +6,8 @@ export type ToArbiter =
   | { t: "groups"; add: OwnedGroup[]; del: number[] } // companion process groups born / gone
   | { t: "stopping"; code: number } // a shutdown began; the manager will exit with `code`
   | { t: "budget"; ms: number } // the stop budget after a (re)load
-  | { t: "ready"; socket: string };
+  | { t: "ready"; socket: string }
+  | { t: "shutdown"; fast: boolean }; // `sup ctl shutdown`: stop sup as on SIGTERM (fast: SIGQUIT)
 
 /** the manager found the config invalid at start */
 export const EXIT_BAD_CONFIG = 2;

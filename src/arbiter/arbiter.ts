@@ -160,6 +160,9 @@ class Arbiter {
       case "budget":
         this.budgetMs = msg.ms;
         return;
+      case "shutdown":
+        this.stop(msg.fast ? "fast" : "graceful", `shutdown${msg.fast ? " --fast" : ""} command`);
+        return;
       case "ready":
         this.ready = true;
         for (const sig of this.held) this.forward(sig);
@@ -251,13 +254,15 @@ class Arbiter {
   }
 
   stop(kind: "graceful" | "fast", why: string): void {
-    if (this.stopping === "fast" || (this.stopping === kind && kind === "graceful")) {
+    if (this.stopping === "fast") {
       log(`${why}: already stopping`);
       return;
     }
+    // a second stop during a graceful one (the operator pressing Ctrl-C again) is a fast stop
+    if (this.stopping === "graceful") kind = "fast";
     const first = this.stopping === null;
     this.stopping = kind;
-    log(`${why}: ${kind === "fast" ? "fast stop (SIGKILL)" : "graceful stop"}`);
+    log(`${why}: ${kind === "fast" ? "fast stop (SIGKILL)" : "graceful stop (send it again for a fast stop)"}`);
     if (this.respawnTimer) {
       this.respawnTimer.clear();
       this.respawnTimer = null;

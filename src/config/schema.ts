@@ -221,6 +221,8 @@ export const companionSchema = z
 export const supSchema = z.strictObject(
   {
     socket: pathString("must be a socket path").optional(),
+    socket_group: z.union([z.string().min(1), z.number().int().min(0)], { error: "must be a group name or id" }).optional(),
+    status_socket: pathString("must be a socket path").optional(),
     graceful_timeout: secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost).optional(),
     fail_fast: z.boolean({ error: "must be true or false" }).optional(),
   },
@@ -313,6 +315,10 @@ export interface SupConfig {
   file: string;
   dir: string;
   socket: string;
+  /** socket_group: the control socket is mode 0660 and owned by this gid (null: 0600) */
+  socketGid: number | null;
+  /** a second, read-only socket (mode 0666): status, info, version, wait, logs, events, metrics */
+  statusSocket: string | null;
   /** null: slowest stop_timeout + 5 s */
   gracefulTimeoutMs: number | null;
   failFast: boolean;

@@ -17,7 +17,7 @@ import {
   type ResolvedDefaults,
   type SupConfig,
 } from "./schema.ts";
-import { resolveIdentity, type Accounts } from "../os/users.ts";
+import { findGroup, resolveIdentity, type Accounts } from "../os/users.ts";
 
 export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[] };
 
@@ -169,6 +169,21 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
     report(["sup", "socket"], `socket path is ${Buffer.byteLength(socket)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: ${socket}`);
   }
+  const statusSocket = sup.status_socket === undefined ? null : resolve(dir, sup.status_socket);
+  if (statusSocket !== null && Buffer.byteLength(statusSocket) > MAX_SOCKET_PATH) {
+    report(["sup", "status_socket"], `socket path is ${Buffer.byteLength(statusSocket)} bytes, more than the ${MAX_SOCKET_PATH} a Unix socket allows: ${statusSocket}`);
+  }
+  if (statusSocket !== null && statusSocket === socket) report(["sup", "status_socket"], "must differ from [sup] socket");
+  let socketGid: number | null = null;
+  if (sup.socket_group !== undefined) {
+    if (typeof sup.socket_group === "number") socketGid = sup.socket_group;
+    else if (/^\d+$/.test(sup.socket_group)) socketGid = Number(sup.socket_group);
+    else if (system) {
+      const g = findGroup(system.accounts(), sup.socket_group);
+      if (g) socketGid = g.gid;
+      else report(["sup", "socket_group"], `unknown group ${JSON.stringify(sup.socket_group)} (not in /etc/group)`);
+    }
+  }
   if (problems.length) return { ok: false, problems };
   return {
     ok: true,
@@ -176,6 +191,8 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       file,
       dir,
       socket,
+      socketGid,
+      statusSocket,
       gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
       failFast: sup.fail_fast ?? false,
       companions,
@@ -233,7 +250,7 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "graceful_timeout", "fail_fast"];
+const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "socket_group", "status_socket", "graceful_timeout", "fail_fast"];
 function suggest(key: string, known: readonly string[]): string {
   let best: string | undefined;
   let bestD = 3;

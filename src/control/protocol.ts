@@ -19,7 +19,25 @@ export interface ControlApi {
   version: string;
   /** who and where this sup is: pids, restarts, paths, containment mode (the `info` reply's keys) */
   info?(): Json;
+  /** start/stop/restart whose reply waits for the outcome (or TIMEOUT); aborted when the client hangs up */
+  commandWait?(cmd: "start" | "stop" | "restart", name: string, timeoutMs: number | undefined, signal: AbortSignal | undefined): Promise<Reply & { state?: string; companions?: unknown[] }>;
+  /** the `wait` command */
+  waitFor?(names: string[], want: "ready" | "stopped", timeoutMs: number, signal: AbortSignal | undefined): Promise<Reply & { state?: string; companions?: unknown[] }>;
+  /** stop sup as on SIGTERM (fast: SIGQUIT), after this reply is out */
+  shutdown?(fast: boolean): Reply;
 }
+
+/** how a request arrived: its connection's hang-up signal, and whether the socket is read-only */
+export interface RequestContext {
+  signal?: AbortSignal;
+  /** the status_socket: only commands that change nothing */
+  readOnly?: boolean;
+}
+
+/** what the read-only status_socket answers (contract §5); anything else is FORBIDDEN */
+export const READ_ONLY = new Set(["status", "info", "version", "wait", "logs", "events", "metrics"]);
+/** `wait` without a timeout gives up after this long (seconds) */
+const WAIT_DEFAULT_S = 60;
 
 export type Json = Record<string, unknown>;
 
@@ -27,7 +45,7 @@ export function errorReply(message: string, code: ErrorCode, extra: Json = {}): 
   return { ok: false, message, error: message, code, ...extra };
 }
 
-export async function handleLine(line: string, api: ControlApi): Promise<Json> {
+export async function handleLine(line: string, api: ControlApi, ctx: RequestContext = {}): Promise<Json> {
   let req: unknown;
   try {
     req = JSON.parse(line);
@@ -38,15 +56,23 @@ export async function handleLine(line: string, api: ControlApi): Promise<Json> {
   const r = req as Json;
   const id = "id" in r ? { id: r.id } : {};
   try {
-    return { ...(await dispatch(r, api)), ...id };
+    return { ...(await dispatch(r, api, ctx)), ...id };
   } catch (e) {
     return { ...errorReply(`internal error: ${(e as Error)?.message ?? String(e)}`, "INTERNAL"), ...id };
   }
 }
 
-async function dispatch(r: Json, api: ControlApi): Promise<Json> {
+/** an optional "timeout" in seconds: absent (undefined), a number of ms, or an error reply */
+function timeoutOf(r: Json): number | undefined | Json {
+  if (r.timeout === undefined || r.timeout === null) return undefined;
+  if (typeof r.timeout !== "number" || !Number.isFinite(r.timeout) || r.timeout < 0 || r.timeout > 9_007_199_254) return errorReply("'timeout' must be a number of seconds", "BAD_REQUEST");
+  return r.timeout * 1000;
+}
+
+async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<Json> {
   const cmd = r.cmd;
   if (typeof cmd !== "string") return errorReply("missing 'cmd'", "BAD_REQUEST");
+  if (ctx.readOnly && !READ_ONLY.has(cmd)) return errorReply(`'${cmd}' is not allowed on the read-only status socket`, "FORBIDDEN");
   switch (cmd) {
     case "status": {
       let names: string[] | undefined;
@@ -62,7 +88,31 @@ async function dispatch(r: Json, api: ControlApi): Promise<Json> {
     case "stop":
     case "restart": {
       if (typeof r.name !== "string") return errorReply(`'${cmd}' requires a 'name'`, "BAD_REQUEST");
+      if (r.wait === true && api.commandWait) {
+        const t = timeoutOf(r);
+        if (t !== undefined && typeof t !== "number") return t;
+        return replyOf(await api.commandWait(cmd, r.name, t, ctx.signal));
+      }
       return replyOf(api.command(cmd, r.name));
+    }
+    case "wait": {
+      if (!api.waitFor) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      let names = api.names();
+      if (r.names !== undefined && r.names !== null) {
+        if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
+        const unknown = r.names.find((n) => !api.has(n));
+        if (unknown !== undefined) return errorReply(`unknown companion ${unknown}`, "BAD_NAME");
+        names = r.names;
+      }
+      const want = r.for ?? "ready";
+      if (want !== "ready" && want !== "stopped") return errorReply(`'for' must be "ready" or "stopped"`, "BAD_REQUEST");
+      const t = timeoutOf(r);
+      if (t !== undefined && typeof t !== "number") return t;
+      return replyOf(await api.waitFor(names, want, t ?? WAIT_DEFAULT_S * 1000, ctx.signal));
+    }
+    case "shutdown": {
+      if (!api.shutdown) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      return replyOf(api.shutdown(r.fast === true));
     }
     case "signal": {
       if (typeof r.name !== "string") return errorReply("'signal' requires a 'name'", "BAD_REQUEST");
@@ -86,6 +136,8 @@ async function dispatch(r: Json, api: ControlApi): Promise<Json> {
   }
 }
 
-function replyOf(r: Reply): Json {
-  return r.ok ? { ok: true, message: r.message } : errorReply(r.message, r.code ?? "INTERNAL");
+/** the wire form of a Reply: ok and message, or the error envelope; extra keys (state, companions) kept */
+function replyOf(r: Reply & { state?: string; companions?: unknown[] }): Json {
+  const { ok, message, code, ...extra } = r as Reply & Json;
+  return ok ? { ok: true, message, ...extra } : errorReply(message, (code as Reply["code"]) ?? "INTERNAL", extra);
 }

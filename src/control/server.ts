@@ -1,7 +1,7 @@
 // The control socket server: many clients at once, pipelined requests answered in order,
 // partial writes resent on drain, a line cap, a connection cap and an idle timeout, so that no
 // client — slow, silent, flooding or gone — can stall the manager.
-import { accessSync, chmodSync, constants, lstatSync, statSync, unlinkSync } from "node:fs";
+import { accessSync, chmodSync, chownSync, constants, lstatSync, statSync, unlinkSync } from "node:fs";
 import { dirname } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { FD_RESERVE, fdBudget } from "../os/fds.ts";
@@ -10,6 +10,8 @@ import { nonSocketKind } from "./path-kind.ts";
 import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
 
 export const MAX_CONNECTIONS = 1024;
+/** requests of one connection answered at once (pipelined; replies still in order) */
+const MAX_INFLIGHT = 64;
 /** stop reading from a client whose unread replies pass this (plus the one reply in hand) */
 const MAX_PENDING_OUT = 1024 * 1024;
 /** a connection that completes no request for this long is closed */
@@ -19,12 +21,21 @@ const LINGER_SECONDS = 5;
 /** after a burst of traffic ends, collect its garbage once (Bun's idle GC timer is off) */
 const GC_AFTER_BYTES = 1024 * 1024;
 
+interface Slot {
+  reply: Json | null;
+  /** the connection closes once this reply is out (an oversized line) */
+  final: boolean;
+}
+
 interface Conn {
   lines: LineBuffer;
   queue: string[];
   out: Buffer[];
   outBytes: number;
-  busy: boolean;
+  /** requests being answered, in arrival order; each reply waits for the ones before it */
+  inflight: Slot[];
+  /** aborted when the connection closes: waiting replies are dropped, nothing kept for it */
+  abort: AbortController;
   ended: boolean;
   closed: boolean;
   paused: boolean;
@@ -92,13 +103,19 @@ export class ControlServer {
   constructor(
     private readonly api: ControlApi,
     private readonly log: (m: string) => void,
+    /** the status_socket: answers only commands that change nothing (FORBIDDEN otherwise) */
+    private readonly readOnly = false,
   ) {}
 
   get connections(): number {
     return this.count;
   }
 
-  async listen(path: string): Promise<void> {
+  /**
+   * Listen on `path`, born 0600 (no window where others can connect), then opened up to
+   * `access`: mode 0660 with `gid` for socket_group, 0666 for the read-only status socket.
+   */
+  async listen(path: string, access: { mode: number; gid?: number | null } = { mode: 0o600 }): Promise<void> {
     await claimSocketPath(path, true);
     const old = process.umask(0o177); // the socket is born 0600: no window where others can connect
     try {
@@ -126,7 +143,15 @@ export class ControlServer {
     } finally {
       process.umask(old);
     }
-    chmodSync(path, 0o600);
+    if (access.gid !== undefined && access.gid !== null) {
+      try {
+        chownSync(path, -1, access.gid);
+      } catch (e) {
+        this.stop();
+        throw new SocketPathError(`cannot give ${path} to group ${access.gid}: ${(e as Error).message}`);
+      }
+    }
+    chmodSync(path, access.mode);
   }
 
   /** stop listening (Bun unlinks the path); open connections are closed */
@@ -142,7 +167,7 @@ export class ControlServer {
   }
 
   private open(s: Socket<Conn>): void {
-    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, busy: false, ended: false, closed: false, paused: false, finishing: false };
+    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, inflight: [], abort: new AbortController(), ended: false, closed: false, paused: false, finishing: false };
     this.count++;
     if (this.count > MAX_CONNECTIONS) {
       this.write(s, errorReply(`too many connections (${MAX_CONNECTIONS}); retry later`, "INTERNAL"));
@@ -183,6 +208,8 @@ export class ControlServer {
     s.data.closed = true;
     s.data.queue = [];
     s.data.out = [];
+    s.data.inflight = [];
+    s.data.abort.abort(); // waiting replies for this client are dropped
     this.count--;
     if (this.count === 0 && this.bytesSinceGc >= GC_AFTER_BYTES && !this.gcTimer) {
       this.gcTimer = setTimeout(() => {
@@ -206,36 +233,40 @@ export class ControlServer {
   }
 
   /** answer queued lines one at a time, in order, while the client keeps up */
+  /**
+   * Start every queued request at once (a waiting start must not hold up the next one), up to
+   * MAX_INFLIGHT per connection while the client keeps reading; replies go out in request order.
+   */
   private pump(s: Socket<Conn>): void {
     const c = s.data;
-    if (c.busy || c.closed || c.finishing) return;
-    while (c.queue.length && c.outBytes < MAX_PENDING_OUT) {
+    if (c.closed || c.finishing) return;
+    while (c.queue.length && c.inflight.length < MAX_INFLIGHT && c.outBytes < MAX_PENDING_OUT) {
       const line = c.queue.shift()!;
+      const slot: Slot = { reply: null, final: false };
+      c.inflight.push(slot);
       if (line === "\u0000overflow") {
-        this.write(s, errorReply(`request line longer than ${MAX_LINE} bytes; closing`, "BAD_REQUEST"));
-        this.finish(s);
-        return;
+        slot.reply = errorReply(`request line longer than ${MAX_LINE} bytes; closing`, "BAD_REQUEST");
+        slot.final = true;
+        c.queue = [];
+        break;
       }
-      s.timeout(IDLE_SECONDS);
-      const reply = handleLine(line, this.api);
-      c.busy = true;
-      reply.then(
+      handleLine(line, this.api, { signal: c.abort.signal, readOnly: this.readOnly }).then(
         (r) => {
-          c.busy = false;
-          this.write(s, r);
-          this.pump(s);
+          slot.reply = r;
+          this.answer(s);
         },
         (e) => {
-          c.busy = false;
           this.log(`control: internal error: ${e}`);
-          this.write(s, errorReply(`internal error: ${e}`, "INTERNAL"));
-          this.pump(s);
+          slot.reply = errorReply(`internal error: ${e}`, "INTERNAL");
+          this.answer(s);
         },
       );
-      return;
     }
+    // a request being answered is not idleness: the clock runs only while nothing is pending
+    s.timeout(c.inflight.length ? 0 : IDLE_SECONDS);
+    this.answer(s, false);
     this.backpressure(s);
-    if (c.ended && !c.queue.length && !c.busy && c.outBytes === 0) {
+    if (c.ended && !c.queue.length && !c.inflight.length && c.outBytes === 0) {
       // the client finished sending: last line without "\n" still counts
       const rest = c.lines.overflow ? null : c.lines.takeRest();
       if (rest && rest.trim()) {
@@ -245,6 +276,24 @@ export class ControlServer {
       }
       s.end();
     }
+  }
+
+  /** write the replies that are ready, in request order; then take more requests */
+  private answer(s: Socket<Conn>, pumpAfter = true): void {
+    const c = s.data;
+    if (c.closed) return;
+    let wrote = false;
+    while (c.inflight.length && c.inflight[0]!.reply) {
+      const slot = c.inflight.shift()!;
+      this.write(s, slot.reply!);
+      wrote = true;
+      if (slot.final) {
+        c.inflight = [];
+        this.finish(s);
+        return;
+      }
+    }
+    if (wrote && pumpAfter) this.pump(s);
   }
 
   private backpressure(s: Socket<Conn>): void {

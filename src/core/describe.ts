@@ -24,6 +24,16 @@ export interface StatusEntry {
   cpu_percent: number | null;
   /** resident memory summed over the tree, bytes; null when not running */
   rss_bytes: number | null;
+  /** readiness (true/false), null without a check (readiness checks are not built yet) */
+  ready: boolean | null;
+  /** liveness ("ok"/"failing"), null without a check */
+  health: "ok" | "failing" | null;
+  /** WAITING: the dependencies not met yet; [] otherwise */
+  waiting_for: string[];
+  /** up to the last 10 lines written to stderr before the last exit ([] until logs are captured) */
+  last_stderr: string[];
+  /** 1..N with `instances`, null without */
+  instance: number | null;
 }
 
 /** what a companion's tree costs, sampled by the host when status is asked */
@@ -91,6 +101,11 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null): 
     processes: c.pid === null ? 0 : (usage?.processes ?? 1),
     cpu_percent: c.pid === null ? null : (usage?.cpuPercent ?? null),
     rss_bytes: c.pid === null ? null : (usage?.rssBytes ?? null),
+    ready: null,
+    health: null,
+    waiting_for: [],
+    last_stderr: [],
+    instance: null,
   };
 }
 

@@ -33,6 +33,7 @@ export function newCompanion(spec: CompanionSpec): Companion {
     stable: false,
     reason: "not started",
     hasRun: false,
+    runs: 0,
   };
 }
 
@@ -148,7 +149,7 @@ const exitedWhileStopping: Cell<"exited"> = (c, ev, now) => {
 };
 
 const spawnedWhileStarting: Cell<"spawned"> = (c, ev, now) => {
-  const base: Companion = { ...c, pid: ev.pid, startedAt: now.wall, startedMono: now.mono, hasRun: true, reason: "starting" };
+  const base: Companion = { ...c, pid: ev.pid, startedAt: now.wall, startedMono: now.mono, hasRun: true, runs: c.runs + 1, reason: "starting" };
   // STARTING -> RUNNING at once when startsecs = 0
   if (c.spec.startsecsMs === 0) return { next: { ...base, state: "RUNNING", deadline: now.mono + stableWindowMs(c.spec), reason: "running" }, effects: [] };
   return { next: { ...base, deadline: now.mono + c.spec.startsecsMs }, effects: [] };
@@ -224,6 +225,9 @@ const restartWhileUp: Cell<"restart"> = (c, ev, now) => {
 };
 
 const refuseStopping = (c: Companion): StepResult => refuse(c, `${c.name} is stopping; retry`, "STOPPING");
+/** STOPPING: start/restart refused, or (a waiting client's afterStop) started once the old tree is gone */
+const startAfterStop = (c: Companion, ev: { afterStop?: boolean }): StepResult =>
+  ev.afterStop && !c.removed ? ok({ ...c, manualStop: false, restartPending: true }, `${c.name} starting once stopped`) : refuseStopping(c);
 
 const killUp: Cell<"kill"> = (c) => {
   if (c.pid === null) return same({ ...c, manualStop: true, state: "STOPPED", deadline: null, reason: "stopped manually" });
@@ -338,9 +342,9 @@ export const table = {
     deadline: settle,
   },
   STOPPING: {
-    start: refuseStopping,
+    start: startAfterStop,
     stop: stopWhileStopping,
-    restart: refuseStopping,
+    restart: startAfterStop,
     kill: killUp,
     changed: changedWhileStopping,
     spawned: strayProcess,

@@ -14,9 +14,9 @@ export interface Clock {
 export type StopKind = "manual" | "shutdown" | "remove";
 
 export type Event =
-  | { type: "start" } // operator's start (or the initial autostart)
+  | { type: "start"; afterStop?: boolean } // operator's start (or the initial autostart); afterStop: a STOPPING one starts once its old tree is gone
   | { type: "stop"; kind?: StopKind; capMs?: number } // capMs: stop_timeout at most this (the arbiter is gone)
-  | { type: "restart"; reason?: string } // reason: a restart sup decided (over max_memory), said in log and status
+  | { type: "restart"; reason?: string; afterStop?: boolean } // reason: a restart sup decided (over max_memory), said in log and status
   | { type: "kill" } // fast stop: SIGKILL the group now
   | { type: "changed"; spec: CompanionSpec } // reread: new config for this name
   | { type: "spawned"; pid: number }
@@ -38,7 +38,7 @@ export interface Reply {
   code?: ErrorCode;
 }
 
-export type ErrorCode = "BAD_REQUEST" | "BAD_NAME" | "STOPPING" | "NOT_RUNNING" | "BAD_SIGNAL" | "INVALID_CONFIG" | "INTERNAL";
+export type ErrorCode = "BAD_REQUEST" | "BAD_NAME" | "STOPPING" | "NOT_RUNNING" | "BAD_SIGNAL" | "INVALID_CONFIG" | "INTERNAL" | "FAILED" | "TIMEOUT" | "FORBIDDEN";
 
 export interface Companion {
   name: string;
@@ -72,6 +72,8 @@ export interface Companion {
   reason: string;
   /** has run at least once: later spawns (not by `start`) count as restarts */
   hasRun: boolean;
+  /** processes spawned so far: names a run (a waiting reply tells the new run from the old) */
+  runs: number;
 }
 
 export type StepResult = { next: Companion; effects: Effect[]; reply?: Reply };

@@ -2,6 +2,8 @@
 // socket, then runs the Supervisor. Talks to the arbiter over Bun's IPC channel.
 import { configPath, loadConfig } from "../config/load.ts";
 import { gracefulBudgetMs } from "../config/validate.ts";
+import { chmodSync, chownSync } from "node:fs";
+import type { SupConfig } from "../config/schema.ts";
 import { ControlServer, SocketPathError } from "../control/server.ts";
 import type { ControlApi } from "../control/protocol.ts";
 import { basename } from "node:path";
@@ -23,10 +25,79 @@ const ORPHANED_STOP_MS = 1500;
 /** how often companions with max_memory have their tree's memory looked at */
 const MEMORY_CHECK_MS = 1000;
 
-function tell(msg: ToArbiter): void {
+/** tell the arbiter; false when there is no channel (the manager runs alone) */
+function tell(msg: ToArbiter): boolean {
   try {
-    process.send?.(msg);
-  } catch {}
+    return process.send?.(msg) ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/** the read-only status socket: anyone on the host may look (contract §5) */
+const STATUS_ACCESS = { mode: 0o666, gid: null };
+/** the control socket: 0600, or 0660 owned by socket_group */
+function controlAccess(c: SupConfig): { mode: number; gid: number | null } {
+  return c.socketGid === null ? { mode: 0o600, gid: null } : { mode: 0o660, gid: c.socketGid };
+}
+
+/**
+ * One socket the manager serves (the control socket, or the read-only status socket): opened
+ * at start, moved by a reread (the new path is taken before the old one is let go, and open
+ * connections keep their replies), closed when the config drops it.
+ */
+class Endpoint {
+  private server: ControlServer | null = null;
+  private path: string | null = null;
+  private access: { mode: number; gid: number | null } = { mode: 0o600, gid: null };
+
+  constructor(
+    private readonly api: ControlApi,
+    private readonly readOnly: boolean,
+    private readonly what: string,
+  ) {}
+
+  /** first listen; throws SocketPathError */
+  async open(path: string, access: { mode: number; gid: number | null }): Promise<void> {
+    const server = new ControlServer(this.api, log, this.readOnly);
+    await server.listen(path, access);
+    [this.server, this.path, this.access] = [server, path, access];
+  }
+
+  /** serve `path` (null: none) with `access`; returns what could not be done, or null */
+  async place(path: string | null, access: { mode: number; gid: number | null }): Promise<string | null> {
+    if (path === this.path) {
+      if (path === null || (access.mode === this.access.mode && access.gid === this.access.gid)) return null;
+      try {
+        if (access.gid !== null) chownSync(path, -1, access.gid);
+        chmodSync(path, access.mode);
+        this.access = access;
+        return null;
+      } catch (e) {
+        return `cannot change the access of the ${this.what} ${path}: ${(e as Error).message}`;
+      }
+    }
+    if (path === null) {
+      this.server?.stopListening();
+      [this.server, this.path] = [null, null];
+      log(`${this.what} closed`);
+      return null;
+    }
+    const old = this.server;
+    try {
+      await this.open(path, access);
+    } catch (e) {
+      return `cannot move the ${this.what} to ${path}: ${(e as Error).message}${this.path ? `; still serving ${this.path}` : ""}`;
+    }
+    old?.stopListening(); // open connections (the client that asked for this reread among them) keep their replies
+    log(`${this.what} ${old ? "moved to" : "serving"} ${path}`);
+    return null;
+  }
+
+  stop(): void {
+    this.server?.stop();
+    this.server = null;
+  }
 }
 
 export async function runManager(configFlag: string | undefined): Promise<void> {
@@ -95,12 +166,13 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const contain = new Containment(process.env.SUP_MANAGER_INSTANCE || String(parent || process.pid), process.env.SUP_CONTAINMENT);
   process.on("SIGCHLD", () => contain.reapOrphans());
 
-  let server: ControlServer | null = null;
+  let server: { stop(): void } | null = null;
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
     server?.stop();
+    status?.stop();
     // nothing of any companion outlives the manager: escaped orphans included
     void contain.killEverything().finally(() => {
       log(`all companions stopped; exiting with ${code}`);
@@ -143,13 +215,16 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       }
       const result = sup.reread(next.config);
       let applied = next.config;
-      if (next.config.socket !== config.socket && server) {
-        const problem = await moveSocket(next.config.socket);
-        if (problem) {
-          // what sup reports stays true: the old path stays in force and a later reread retries
-          result.warnings.push(problem);
-          applied = { ...next.config, socket: config.socket };
-        }
+      // what sup reports stays true: a socket that cannot move keeps its old path, and a later reread retries
+      const moved = await control.place(next.config.socket, controlAccess(next.config));
+      if (moved) {
+        result.warnings.push(moved);
+        applied = { ...applied, socket: config.socket, socketGid: config.socketGid };
+      }
+      const statusMoved = await status.place(next.config.statusSocket, STATUS_ACCESS);
+      if (statusMoved) {
+        result.warnings.push(statusMoved);
+        applied = { ...applied, statusSocket: config.statusSocket };
       }
       config = applied;
       sup.adoptConfig(config);
@@ -167,6 +242,14 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     has: (n) => sup.has(n),
     status: (names) => sup.status(names),
     command: (cmd, name) => sup.command(cmd, name),
+    commandWait: (cmd, name, timeoutMs, signal) => sup.commandWait(cmd, name, timeoutMs, signal),
+    waitFor: (names, want, timeoutMs, signal) => sup.waitFor(names, want, timeoutMs, signal),
+    shutdown: (fast) => {
+      // the arbiter stops sup as on SIGTERM/SIGQUIT (and exits 0); this reply goes out first
+      log(`shutdown${fast ? " --fast" : ""} requested over the control socket`);
+      setTimeout(() => (tell({ t: "shutdown", fast }) ? undefined : onStop(fast)), 0);
+      return { ok: true, message: "sup stopping" };
+    },
     signal: (name, sig, group) => sup.signal(name, sig, group),
     reread,
     version: VERSION,
@@ -177,32 +260,24 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       started_at: Number(process.env.SUP_MANAGER_STARTED_AT) || null,
       config: config.file,
       socket: config.socket,
+      status_socket: config.statusSocket,
       containment: contain.mode,
+      waiting_replies: sup.waitingReplies,
     }),
   };
 
-  server = new ControlServer(api, log);
-  /** take the new path first, then let go of the old one; returns what went wrong, or null */
-  const moveSocket = async (path: string): Promise<string | null> => {
-    const next = new ControlServer(api, log);
-    try {
-      await next.listen(path);
-    } catch (e) {
-      const problem = `cannot move the control socket to ${path}: ${(e as Error).message}; still serving ${config.socket}`;
-      log(`reread: ${problem}`);
-      return problem;
-    }
-    // open connections (the client that asked for this reread among them) keep their replies
-    server?.stopListening();
-    server = next;
-    log(`control socket moved to ${path}`);
-    return null;
-  };
+  const control = new Endpoint(api, false, "control socket");
+  const status = new Endpoint(api, true, "status socket");
+  server = control;
   try {
-    await server.listen(config.socket);
+    await control.open(config.socket, controlAccess(config));
   } catch (e) {
     log(e instanceof SocketPathError ? e.message : `cannot listen on ${config.socket}: ${(e as Error).message}`);
     process.exit(EXIT_SOCKET);
+  }
+  if (config.statusSocket) {
+    const problem = await status.place(config.statusSocket, STATUS_ACCESS);
+    if (problem) log(problem); // the read-only socket is a convenience: sup runs without it
   }
 
   onStop = (fast, capMs) => sup.stopAll(fast, 0, capMs);

@@ -6,6 +6,7 @@ import { describe, type StatusEntry } from "../core/describe.ts";
 import { newCompanion, step } from "../core/step.ts";
 import type { Companion, Effect, Event, Reply } from "../core/types.ts";
 import type { Host } from "./host.ts";
+import { isDown, startOutcome, stopOutcome, timedOut, Waits, type WaitReply } from "./waits.ts";
 import { SpawnError } from "./host.ts";
 
 export interface RereadResult {
@@ -16,6 +17,9 @@ export interface RereadResult {
   /** what could not be applied (a socket path that cannot be taken); the old setting stays */
   warnings: string[];
 }
+
+/** a waited command's default timeout: what it needs, plus this */
+const WAIT_MARGIN_MS = 5000;
 
 /** how long a due deadline waits for an exit that already happened, and how often it looks (ms) */
 const EXIT_WAIT_MS = 1000;
@@ -36,6 +40,8 @@ export class Supervisor {
   private draining = false;
   private armedAt: number | null = null;
   private shutdown: { code: number; fast: boolean } | null = null;
+  /** replies waiting for an outcome, checked after every drain */
+  private readonly waits = new Waits((n) => this.companions.get(n));
   /** companions whose due deadline waits for an exit already under way: since (mono ms) */
   private waitingExit = new Map<string, number>();
   private exited = false;
@@ -87,6 +93,7 @@ export class Supervisor {
     } finally {
       this.draining = false;
     }
+    if (this.waits.size) this.waits.check();
     this.checkShutdownDone();
   }
 
@@ -222,6 +229,43 @@ export class Supervisor {
     if (this.shutdown && cmd !== "stop") return { ok: false, message: `sup is shutting down; ${cmd} refused`, code: "STOPPING" };
     const event: Event = cmd === "stop" ? { type: "stop", kind: "manual" } : { type: cmd };
     return this.submit(name, event) ?? { ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" };
+  }
+
+  /**
+   * start/stop/restart with `wait` (contract §5): the reply comes with the outcome — RUNNING
+   * (ok), FATAL or an exit before it was up (FAILED), down (stop: ok) — or TIMEOUT after
+   * `timeoutMs` (default: what the command needs, plus 5 s). A STOPPING companion is started
+   * once its old tree is gone. `signal` aborted (the client hung up) drops the wait.
+   */
+  async commandWait(cmd: "start" | "stop" | "restart", name: string, timeoutMs?: number, signal?: AbortSignal): Promise<WaitReply> {
+    const before = this.companions.get(name);
+    if (!before) return { ok: false, message: `unknown companion ${name}`, code: "BAD_NAME" };
+    if (this.shutdown && cmd !== "stop") return { ok: false, message: `sup is shutting down; ${cmd} refused`, code: "STOPPING" };
+    const draining = before.state === "STOPPING" ? Math.max(0, (before.deadline ?? this.host.now().mono) - this.host.now().mono) + 1000 : 0;
+    const event: Event = cmd === "stop" ? { type: "stop", kind: "manual" } : { type: cmd, afterStop: true };
+    const reply = this.submit(name, event)!;
+    if (!reply.ok) return reply;
+    if (cmd === "start" && before.state === "RUNNING") return reply; // already running
+    const spec = before.spec;
+    const ms = timeoutMs ?? (cmd === "stop" ? spec.stopTimeoutMs : (cmd === "restart" ? spec.reloadTimeoutMs : draining) + spec.startsecsMs) + WAIT_MARGIN_MS;
+    const outcome = cmd === "stop" ? stopOutcome(name) : startOutcome(name, before, cmd === "start" ? "started" : "restarted");
+    return this.waits.add(outcome, ms, (get) => timedOut(name, get, ms / 1000), signal);
+  }
+
+  /** replies waiting for an outcome right now (info's `waiting_replies`) */
+  get waitingReplies(): number {
+    return this.waits.size;
+  }
+
+  /** the `wait` command: until every name is up (for "ready") or down (for "stopped"), or TIMEOUT with their entries */
+  waitFor(names: string[], want: "ready" | "stopped", timeoutMs: number, signal?: AbortSignal): Promise<WaitReply> {
+    const there = (c: Companion | undefined) => !c || (want === "stopped" ? isDown(c) : c.state === "RUNNING" || (c.state === "EXITED" && c.lastExitCode === 0 && c.spec.restart !== "always"));
+    return this.waits.add(
+      (get) => (names.every((n) => there(get(n))) ? { ok: true, message: `${names.length} companion(s) ${want}` } : null),
+      timeoutMs,
+      () => ({ ok: false, code: "TIMEOUT", message: `not ${want} after ${timeoutMs / 1000}s: ${names.filter((n) => !there(this.companions.get(n))).join(", ")}`, companions: this.status(names.filter((n) => this.companions.has(n))) }),
+      signal,
+    );
   }
 
   /**

@@ -26,6 +26,11 @@ function entry(name: string): StatusEntry {
     processes: 1,
     cpu_percent: 0,
     rss_bytes: 4096,
+    ready: null,
+    health: null,
+    waiting_for: [],
+    last_stderr: [],
+    instance: null,
   };
 }
 
