@@ -115,6 +115,10 @@ export class BunHost implements Host {
     return this.contain.sample(pid);
   }
 
+  sampleMany(pids: number[], budgetMs: number): Map<number, Sample | null> {
+    return this.contain.sampleMany(pids, budgetMs);
+  }
+
   timer(atMono: number | null, fn: () => void): void {
     this.handle?.clear();
     this.handle = null;

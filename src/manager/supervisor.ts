@@ -18,6 +18,9 @@ export interface RereadResult {
   warnings: string[];
 }
 
+/** the work one status reply may spend sampling trees (ms); the stalest are sampled first */
+const STATUS_SAMPLE_BUDGET_MS = 8;
+
 /** a waited command's default timeout: what it needs, plus this */
 const WAIT_MARGIN_MS = 5000;
 
@@ -219,9 +222,11 @@ export class Supervisor {
   status(names?: string[]): StatusEntry[] {
     const now = this.host.now();
     const list = names ?? this.order;
+    const pids = list.map((n) => this.companions.get(n)!.pid).filter((p): p is number => p !== null);
+    const samples = this.host.sampleMany?.(pids, STATUS_SAMPLE_BUDGET_MS);
     return list.map((n) => {
       const c = this.companions.get(n)!;
-      return describe(c, now, c.pid === null ? null : (this.host.sample?.(c.pid) ?? null));
+      return describe(c, now, c.pid === null ? null : (samples ? (samples.get(c.pid) ?? null) : (this.host.sample?.(c.pid) ?? null)));
     });
   }
 

@@ -112,6 +112,34 @@ export function envOf(pid: number, name: string): string | null {
   return env.subarray(at + key.length, end < 0 ? env.length : end).toString("utf8");
 }
 
+/** one read of /proc/PID/stat: identity, state, and cost (null: gone) */
+export interface ProcStat extends ProcInfo, ProcUsage {}
+
+export function statOf(pid: number): ProcStat | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return null;
+  }
+  const close = stat.lastIndexOf(")");
+  const comm = stat.slice(stat.indexOf("(") + 1, close);
+  const f = stat.slice(close + 2).split(" ");
+  const dead = f[0] === "Z" || f[0] === "X";
+  return {
+    pid,
+    state: f[0]!,
+    ppid: Number(f[1]),
+    pgid: Number(f[2]),
+    sid: Number(f[3]),
+    start: Number(f[19]),
+    cpu: dead ? 0 : (Number(f[11]) + Number(f[12])) / TICKS,
+    childCpu: dead ? 0 : (Number(f[13]) + Number(f[14])) / TICKS,
+    rssBytes: dead ? 0 : Number(f[21]) * pageSize(),
+    comm,
+  };
+}
+
 /** CPU and memory of one process: from /proc/PID/stat (utime, stime, cutime, cstime in clock ticks; rss in pages) */
 export interface ProcUsage {
   /** user + system CPU of the process itself, seconds */
