@@ -1,36 +1,104 @@
-// Strict flag parsing shared by every command: citty accepts unknown flags silently, sup
-// treats them as usage errors (exit 2).
-import type { ArgsDef } from "citty";
+// Strict flag parsing from declared flags: an undeclared flag is a usage error (exit 2) with a
+// did-you-mean, `--` ends the flags, values are checked against their choices. No library: the
+// `sup ctl` hot path pays for nothing it does not use.
 
-export class UsageError extends Error {}
-
-/** the flags part of `raw`: everything before `--` (after it, `--help` is a name) */
-export function flagsPart(raw: string[]): string[] {
-  const end = raw.indexOf("--");
-  return end < 0 ? raw : raw.slice(0, end);
+export class UsageError extends Error {
+  /** what to print under the message: the usage line of the verb, or where to find it */
+  usage?: string;
 }
 
-/** `--help` or `-h` among the flags (not after `--`) */
-export function wantsHelp(raw: string[]): boolean {
-  const flags = flagsPart(raw);
-  return flags.includes("--help") || flags.includes("-h");
+export interface Flag {
+  /** long name, without dashes: `--no-wait` is `no-wait` */
+  name: string;
+  short?: string;
+  /** a boolean is present or not; a string flag takes a value (`--for ready`, `--for=ready`) */
+  type: "boolean" | "string";
+  /** the value's placeholder in help (FILE, S, N) */
+  hint?: string;
+  choices?: readonly string[];
+  description: string;
 }
 
-/** reject any -x / --xx that `def` does not declare (by name or alias) */
-export function checkFlags(raw: string[], def: ArgsDef): void {
-  const known = new Set<string>(["help", "h"]);
-  for (const [name, d] of Object.entries(def)) {
-    known.add(name);
-    const alias = (d as { alias?: string | string[] }).alias;
-    for (const a of Array.isArray(alias) ? alias : alias ? [alias] : []) known.add(a);
+export interface Parsed {
+  flags: Record<string, string | boolean | undefined>;
+  /** positionals, in order; everything after `--` is one */
+  args: string[];
+}
+
+/** a token that reads as a flag: `-x`, `--xx`, but not `-`, `--` nor a negative number */
+const isFlag = (tok: string) => tok.startsWith("-") && tok !== "-" && tok !== "--" && !/^-\d/.test(tok);
+
+export function parse(tokens: string[], defs: readonly Flag[]): Parsed {
+  const flags: Parsed["flags"] = {};
+  const args: string[] = [];
+  for (let i = 0; i < tokens.length; i++) {
+    const tok = tokens[i]!;
+    if (tok === "--") {
+      args.push(...tokens.slice(i + 1));
+      break;
+    }
+    if (!isFlag(tok)) {
+      args.push(tok);
+      continue;
+    }
+    const eq = tok.indexOf("=");
+    const spelled = eq < 0 ? tok : tok.slice(0, eq);
+    const def = tok.startsWith("--") ? defs.find((d) => d.name === spelled.slice(2)) : defs.find((d) => d.short === spelled.slice(1));
+    if (!def) throw new UsageError(`unknown flag ${spelled}${hint(spelled, defs)}`);
+    if (def.type === "boolean") {
+      if (eq >= 0) throw new UsageError(`${spelled} takes no value`);
+      flags[def.name] = true;
+      continue;
+    }
+    let value: string | undefined;
+    if (eq >= 0) value = tok.slice(eq + 1);
+    else if (i + 1 < tokens.length && tokens[i + 1] !== "--") value = tokens[++i];
+    if (value === undefined || value === "") throw new UsageError(`${spelled} needs a value${def.hint ? ` (${def.hint})` : ""}`);
+    if (def.choices && !def.choices.includes(value)) throw new UsageError(`${spelled} must be ${def.choices.join(" or ")}, not '${value}'${suggest(value, def.choices, (c) => c)}`);
+    flags[def.name] = value;
   }
-  for (const tok of flagsPart(raw)) {
-    if (!tok.startsWith("-") || tok === "-" || /^-\d/.test(tok)) continue;
-    const name = tok.replace(/^--?/, "").split("=")[0]!.replace(/^no-/, "");
-    if (!known.has(name)) throw new UsageError(`unknown flag ${tok}`);
-  }
+  return { flags, args };
 }
 
-export const configArg = {
-  config: { type: "string", alias: "c", description: "config file (default: $SUP_CONFIG, else ./sup.toml)", valueHint: "FILE" },
-} as const;
+function hint(spelled: string, defs: readonly Flag[]): string {
+  const long = spelled.replace(/^-+/, "");
+  const names = defs.flatMap((d) => [`--${d.name}`, ...(d.short ? [`-${d.short}`] : [])]);
+  // `-json` for `--json`, `--c` for `-c`: the same name with the wrong dashes
+  const same = defs.find((d) => d.name === long || d.short === long);
+  if (same) return ` (did you mean ${long.length > 1 ? `--${same.name}` : `-${same.short}`}?)`;
+  return suggest(`--${long}`, names, (n) => n);
+}
+
+/** " (did you mean X?)" for the closest candidate, or "" when none is close */
+export function suggest<T>(input: string, candidates: readonly T[], name: (c: T) => string): string {
+  const best = closest(input, candidates.map(name));
+  return best ? ` (did you mean ${best}?)` : "";
+}
+
+/** the candidate nearest to `input` by edit distance (transpositions count 1), when it is near enough */
+export function closest(input: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const c of candidates) {
+    const d = distance(input.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  // a third of the word may be wrong (at least 1, at most 3): `stauts`, `restrat`, `--jsno`
+  const allowed = Math.min(3, Math.max(1, Math.floor(input.replace(/^-+/, "").length / 3)));
+  return bestD <= allowed ? best : undefined;
+}
+
+/** optimal string alignment distance */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}

@@ -1,5 +1,5 @@
-// The one executable's entry: `sup run | check | ctl | version`, the hidden `__manager` and
-// `__exec` (a companion's exec trampoline).
+// The one executable's entry: the verbs (dispatch.ts), the hidden `__manager` and `__exec` (a
+// companion's exec trampoline).
 // Fast paths first (version, manager) so they pay for no CLI library.
 import { VERSION } from "../version.ts";
 
@@ -22,7 +22,7 @@ async function main(): Promise<number> {
     // the exec trampoline of a companion with limits/user/nice (contain/limits.ts): never returns
     (await import("../contain/limits.ts")).execTrampoline(rest);
   }
-  if (cmd === "--version" || cmd === "-V" || cmd === "version") {
+  if ((cmd === "--version" || cmd === "-V" || cmd === "version") && rest.length === 0) {
     (await import("./output.ts")).out(`sup ${VERSION}\n`);
     return 0;
   }
@@ -33,33 +33,17 @@ async function main(): Promise<number> {
     await runManager(c >= 0 ? rest[c + 1] : undefined);
     return -1; // keeps running; exits on its own
   }
-  if (!process.stdout.isTTY) process.env.NO_COLOR ??= "1"; // citty colours even when piped
-  const { UsageError, wantsHelp } = await import("./args.ts");
   // the CLI writes through out/err (synchronous, whole); what other modules write through
   // process.stdout/stderr is waited for before exit, so a slow pipe never gets a cut-off tail
-  const { out, err, trackWrites } = await import("./output.ts");
+  const { err, trackWrites } = await import("./output.ts");
   const stdout = trackWrites(process.stdout);
   const stderr = trackWrites(process.stderr);
   flushed = async () => void (await Promise.all([stdout(), stderr()]));
-  const usage = async (c?: string) => (await import("./commands.ts")).usage(c);
   try {
-    if (cmd === "ctl" && !wantsHelp(rest)) {
-      // the hot path for scripts: no schema, no arbiter code loaded
-      return await (await import("./ctl.ts")).ctl(rest);
-    }
-    const { commands } = await import("./commands.ts");
-    if (!cmd || cmd === "--help" || cmd === "-h" || cmd === "help") {
-      out(await usage());
-      return cmd ? 0 : 2;
-    }
-    const run = commands[cmd];
-    if (!run) throw new UsageError(`unknown command '${cmd}'`);
-    return await run(rest);
+    // verbs are data plus a run function that loads what it needs: `sup ctl status` (the hot
+    // path for scripts) loads no schema and no arbiter code
+    return await (await import("./dispatch.ts")).dispatch(raw);
   } catch (e) {
-    if (e instanceof UsageError) {
-      err(`sup: ${e.message}\n${await usage(cmd)}`);
-      return 2;
-    }
     err(`sup: internal error: ${(e as Error)?.stack ?? e}\n`);
     return 70;
   }

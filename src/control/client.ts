@@ -1,5 +1,5 @@
 // The ctl side of the protocol: connect, send pipelined request lines, collect one reply per
-// request, with a deadline. Errors name the socket path tried.
+// request (or follow a stream), with deadlines. Errors name the socket path tried.
 import { setLongTimeout } from "../os/timer.ts";
 import { LineBuffer } from "./framing.ts";
 import { nonSocketKind } from "./path-kind.ts";
@@ -14,17 +14,42 @@ export class UnreachableError extends Error {
   }
 }
 
-export async function request(socketPath: string, requests: Json[], timeoutMs = Number(process.env.SUP_CTL_TIMEOUT_MS) || 10_000): Promise<Json[]> {
-  const deadline = performance.now() + timeoutMs;
+/** how long a ctl command waits for the manager: SUP_CTL_TIMEOUT_MS, default 10 s */
+export function ctlTimeoutMs(): number {
+  return Number(process.env.SUP_CTL_TIMEOUT_MS) || 10_000;
+}
+
+/**
+ * Send `requests` pipelined on one connection; one reply each, in order. `timeoutMs` bounds the
+ * whole exchange; `null` bounds only the connect (ctlTimeoutMs), for a reply the manager bounds
+ * itself (a waited start without --timeout).
+ */
+export async function request(socketPath: string, requests: Json[], timeoutMs: number | null = ctlTimeoutMs()): Promise<Json[]> {
+  return withRetry(socketPath, timeoutMs, (deadline, connectBy) => exchange(socketPath, requests, deadline, connectBy, null));
+}
+
+/**
+ * A streaming command (logs -f, events): `onMessage` gets every object after the first reply
+ * while the manager streams. Resolves with the first reply: when it is not a stream (a refusal,
+ * an unknown command, a plain reply), at once; else once the manager closes the connection.
+ */
+export async function stream(socketPath: string, req: Json, onMessage: (m: Json) => void): Promise<Json> {
+  return withRetry(socketPath, ctlTimeoutMs(), async (deadline, connectBy) => (await exchange(socketPath, [req], deadline, connectBy, onMessage))[0]!);
+}
+
+async function withRetry<T>(socketPath: string, timeoutMs: number | null, run: (deadline: number, connectBy: number) => Promise<T>): Promise<T> {
+  const start = performance.now();
+  const connectBy = start + Math.min(timeoutMs ?? Infinity, ctlTimeoutMs());
+  const deadline = timeoutMs === null ? Infinity : start + timeoutMs;
   // a manager that is being respawned comes back within a moment: retry a refused connect briefly
   for (let attempt = 0; ; attempt++) {
     try {
-      return await once(socketPath, requests, deadline);
+      return await run(deadline, connectBy);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       // a stale socket while the manager is being respawned: retry briefly; no socket: fail now
       const retriable = code === "ECONNREFUSED" && nonSocketKind(socketPath) === null;
-      if (!retriable || attempt >= 10 || performance.now() + 100 > deadline) throw unreachable(socketPath, e);
+      if (!retriable || attempt >= 10 || performance.now() + 100 > connectBy) throw unreachable(socketPath, e);
       await Bun.sleep(100);
     }
   }
@@ -47,12 +72,19 @@ function unreachable(path: string, e: unknown): UnreachableError {
   return new UnreachableError(`cannot reach sup at ${path}: ${why}`);
 }
 
-function once(path: string, requests: Json[], deadline: number): Promise<Json[]> {
+/**
+ * One connection: write the requests, collect a reply per request. Until it is open the timer
+ * runs to `connectBy`, then to `deadline` (Infinity: none). With `onStream` and a first reply
+ * `{"streaming":true}`, every later line goes to `onStream` until the peer closes.
+ */
+function exchange(path: string, requests: Json[], deadline: number, connectBy: number, onStream: ((m: Json) => void) | null): Promise<Json[]> {
   return new Promise<Json[]>((resolve, reject) => {
     const replies: Json[] = [];
     const lines = new LineBuffer(64 * 1024 * 1024);
     let settled = false;
-    const timer = setLongTimeout(() => fail(new UnreachableError(`cannot reach sup at ${path}: no reply in time (SUP_CTL_TIMEOUT_MS)`)), Math.max(1, deadline - performance.now()));
+    let streaming = false;
+    const late = (what: string) => () => fail(new UnreachableError(`cannot reach sup at ${path}: ${what}`));
+    let timer = setLongTimeout(late("no connection in time (SUP_CTL_TIMEOUT_MS)"), Math.max(1, Math.min(deadline, connectBy) - performance.now()));
     const fail = (e: unknown) => {
       if (settled) return;
       settled = true;
@@ -67,10 +99,19 @@ function once(path: string, requests: Json[], deadline: number): Promise<Json[]>
     };
     const payload = requests.map((r) => JSON.stringify(r) + "\n").join("");
     let out = Buffer.from(payload);
+    const parse = (line: string): Json => {
+      try {
+        return JSON.parse(line) as Json;
+      } catch {
+        return { ok: false, error: `unreadable reply: ${line.slice(0, 200)}` };
+      }
+    };
     Bun.connect({
       unix: path,
       socket: {
         open(s) {
+          timer.clear();
+          timer = setLongTimeout(late(deadline === Infinity ? "no reply" : "no reply in time (SUP_CTL_TIMEOUT_MS)"), Math.max(1, deadline - performance.now()));
           const n = s.write(out);
           out = out.subarray(Math.max(0, n));
         },
@@ -79,10 +120,16 @@ function once(path: string, requests: Json[], deadline: number): Promise<Json[]>
         },
         data(s, chunk) {
           for (const line of lines.push(chunk)) {
-            try {
-              replies.push(JSON.parse(line) as Json);
-            } catch {
-              replies.push({ ok: false, error: `unreadable reply: ${line.slice(0, 200)}` });
+            if (streaming) {
+              onStream!(parse(line));
+              continue;
+            }
+            replies.push(parse(line));
+            if (onStream && replies[0]!.ok === true && replies[0]!.streaming === true) {
+              // the stream runs until the peer closes or the user interrupts: no deadline
+              streaming = true;
+              timer.clear();
+              continue;
             }
             if (replies.length === requests.length) {
               s.end();
@@ -91,7 +138,8 @@ function once(path: string, requests: Json[], deadline: number): Promise<Json[]>
           }
         },
         close() {
-          if (replies.length < requests.length) fail(new UnreachableError(`cannot reach sup at ${path}: connection closed after ${replies.length} of ${requests.length} replies`));
+          if (streaming) done();
+          else if (replies.length < requests.length) fail(new UnreachableError(`cannot reach sup at ${path}: connection closed after ${replies.length} of ${requests.length} replies`));
         },
         error(_s, e) {
           fail(e);

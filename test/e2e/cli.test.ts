@@ -28,7 +28,7 @@ command = ["sup-test-no-such-command"]
 `;
 
 describe("sup ctl", () => {
-  test("exit codes: 0 ok, 1 refused (any name of several), 2 usage, 3 unreachable naming the socket", async () => {
+  test("exit codes: 0 ok, 1 refused (any name of several), 2 usage, 3 unreachable naming the socket, 4 not as wanted", async () => {
     f = new SupFixture(CONF);
     // 3: nothing is running yet
     const none = await f.ctl("status");
@@ -41,19 +41,26 @@ describe("sup ctl", () => {
 
     await f.start();
     await f.waitState("web", "RUNNING");
-    expect((await f.ctl("status")).code).toBe(0);
+    await f.waitState("worker-with-a-long-name", "RUNNING");
+    await f.waitState("broken", "FATAL");
+    // 4: reachable, but broken is FATAL; the running ones alone are as wanted
+    expect((await f.ctl("status")).code).toBe(4);
+    expect((await f.ctl("status", "web", "worker-with-a-long-name")).code).toBe(0);
+    expect((await f.ctl("status", "broken")).code).toBe(4);
     const ok = await f.ctl("start", "web");
-    expect(ok).toMatchObject({ code: 0, stdout: "web already running\n" });
+    expect(ok).toMatchObject({ code: 0, stdout: "web: already running\n" });
 
     const unknown = await f.ctl("start", "nope");
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain("unknown companion nope");
     const mixed = await f.ctl("start", "web", "nope");
     expect(mixed.code).toBe(1);
-    expect(mixed.stdout).toContain("web already running");
+    expect(mixed.stdout).toBe("web: already running\n");
+    expect(mixed.stderr).toBe("nope: ERROR (unknown companion nope)\n");
     expect((await f.ctl("status", "nope")).code).toBe(1);
 
-    for (const args of [["status", "--bogus"], ["--bogus", "status"], ["-x", "status"], [], ["frobnicate"], ["start"], ["signal", "HUP"]]) {
+    const usage = [["status", "--bogus"], ["--bogus", "status"], ["-x", "status"], [], ["frobnicate"], ["start"], ["signal", "HUP"], ["start", "--timeout", "soon", "web"], ["start", "--timeout", "0", "web"], ["start", "--no-wait", "--timeout", "3", "web"], ["wait"], ["wait", "--for", "up", "web"], ["scale", "web"], ["reread", "x"], ["info", "--json=yes"], ["status", "-c"]];
+    for (const args of usage) {
       const r = await f.ctl(...args);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
       expect(r.stderr).not.toBe("");
@@ -73,16 +80,16 @@ describe("sup ctl", () => {
     await f.waitState("worker-with-a-long-name", "RUNNING");
     await f.waitState("broken", "FATAL");
     const r = await f.ctl("status");
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(4); // broken is FATAL
     expect(r.stdout).not.toContain("\x1b[");
     const rows = r.stdout.trimEnd().split("\n");
-    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +CPU +RSS +DESCRIPTION$/);
+    expect(rows[0]).toMatch(/^NAME +STATE +PID +UPTIME +RESTARTS +LAST-EXIT +CPU +RSS +REASON$/);
     expect(rows.length).toBe(4);
     expect(rows.slice(1).map((l) => l.split(/ +/)[0])).toEqual(["web", "worker-with-a-long-name", "broken"]);
     // every column starts at the header's offset
-    const cols = ["STATE", "PID", "UPTIME", "RESTARTS", "CPU", "RSS", "DESCRIPTION"].map((h) => rows[0]!.indexOf(h));
+    const cols = ["STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "CPU", "RSS", "REASON"].map((h) => rows[0]!.indexOf(h));
     for (const row of rows.slice(1)) {
-      for (const at of cols) {
+      for (const at of cols.slice(0, -1)) {
         expect(row[at - 1]).toBe(" ");
         expect(row[at]).not.toBe(" ");
       }
@@ -90,16 +97,20 @@ describe("sup ctl", () => {
     const webRow = rows[1]!;
     expect(webRow.slice(cols[0]!).startsWith("RUNNING")).toBe(true);
     expect(webRow.slice(cols[1]!).startsWith(String(web.pid))).toBe(true);
-    expect(webRow.slice(cols[6]!)).toStartWith("running, pid");
+    // never exited: LAST-EXIT "-"; running: no reason (pid and uptime have their columns)
+    expect(webRow.slice(cols[4]!)).toMatch(/^- /);
+    expect(webRow.length).toBeLessThan(cols[7]!);
     // CPU and RSS of a running companion's tree; "-" for one that is not running
-    expect(webRow.slice(cols[4]!)).toMatch(/^\d+\.\d%/);
-    expect(webRow.slice(cols[5]!)).toMatch(/^\d+(\.\d)?[KMG] /);
-    expect(rows[3]!.slice(cols[4]!)).toMatch(/^- +- +fatal/);
-    expect(rows[3]!.slice(cols[6]!)).toBe("fatal, command not found: sup-test-no-such-command");
-    // names select rows
-    const one = await f.ctl("status", "broken");
-    expect(one.stdout.trimEnd().split("\n").length).toBe(2);
-    expect(one.stdout).toContain("FATAL");
+    expect(webRow.slice(cols[5]!)).toMatch(/^\d+\.\d%/);
+    expect(webRow.slice(cols[6]!)).toMatch(/^\d+(\.\d)?[KMG]$/);
+    expect(rows[3]!.slice(cols[4]!)).toMatch(/^- +- +- +command not found/);
+    expect(rows[3]!.slice(cols[7]!)).toBe("command not found: sup-test-no-such-command");
+    // names select rows; no row with a reason: no REASON column
+    const two = await f.ctl("status", "web", "worker-with-a-long-name");
+    expect(two.code).toBe(0);
+    const twoRows = two.stdout.trimEnd().split("\n");
+    expect(twoRows.length).toBe(3);
+    expect(twoRows[0]).toMatch(/ RSS$/);
   });
 
   test("status --json prints the reply as parseable JSON", async () => {
@@ -107,32 +118,60 @@ describe("sup ctl", () => {
     await f.start();
     await f.waitState("web", "RUNNING");
     const r = await f.ctl("status", "--json");
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(4); // the same exit code as the table: broken is FATAL
     const j = JSON.parse(r.stdout);
     expect(j.ok).toBe(true);
     expect(j.companions.map((c: { name: string }) => c.name)).toEqual(["web", "worker-with-a-long-name", "broken"]);
     expect(j.companions[0]).toMatchObject({ name: "web", state: "RUNNING" });
-    const one = JSON.parse((await f.ctl("status", "--json", "web")).stdout);
+    const webOnly = await f.ctl("status", "--json", "web");
+    expect(webOnly.code).toBe(0);
+    const one = JSON.parse(webOnly.stdout);
     expect(one.companions.map((c: { name: string }) => c.name)).toEqual(["web"]);
   });
 
-  test("stop all / start all / restart all", async () => {
+  test("stop all / start all / restart all wait for each outcome: one line per name, in config order", async () => {
     f = new SupFixture(CONF);
     await f.start();
     const web = await f.waitState("web", "RUNNING");
     await f.waitState("worker-with-a-long-name", "RUNNING");
+    await f.waitState("broken", "FATAL");
     const stop = await f.ctl("stop", "all");
+    expect(stop).toEqual({ code: 0, stdout: "web: stopped\nworker-with-a-long-name: stopped\nbroken: stopped\n", stderr: "" });
+    // the reply came when it was done: no waiting here
+    for (const e of await f.status()) expect({ name: e.name, state: e.state, pid: e.pid }).toEqual({ name: e.name, state: e.name === "broken" ? "FATAL" : "STOPPED", pid: null });
+    const start = await f.ctl("start", "all");
+    expect(start.code).toBe(1); // broken cannot be spawned
+    expect(start.stdout).toBe("web: started\nworker-with-a-long-name: started\n");
+    expect(start.stderr).toBe("broken: ERROR (command not found: sup-test-no-such-command)\n");
+    const again = await f.entry("web");
+    expect(again.state).toBe("RUNNING");
+    expect(again.pid).not.toBe(web.pid);
+    const restart = await f.ctl("restart", "all");
+    expect(restart.code).toBe(1);
+    expect(restart.stdout).toBe("web: restarted\nworker-with-a-long-name: restarted\n");
+    expect(restart.stderr).toBe("broken: ERROR (command not found: sup-test-no-such-command)\n");
+    const third = await f.entry("web");
+    expect(third.state).toBe("RUNNING");
+    expect(third.pid).not.toBe(again.pid);
+  });
+
+  test("stop all / start all / restart all --no-wait print the manager's replies at once", async () => {
+    f = new SupFixture(CONF);
+    await f.start();
+    const web = await f.waitState("web", "RUNNING");
+    await f.waitState("worker-with-a-long-name", "RUNNING");
+    const stop = await f.ctl("stop", "--no-wait", "all");
     expect(stop.code).toBe(0);
     expect(stop.stdout).toBe("web stopping\nworker-with-a-long-name stopping\nbroken already stopped\n");
     for (const n of ["web", "worker-with-a-long-name", "broken"]) expect((await f.waitEntry(n, "to be down and manually stopped", (e) => e.pid === null && e.manual_stop)).state).not.toBe("RUNNING");
     expect((await f.entry("web")).state).toBe("STOPPED");
-    const start = await f.ctl("start", "all");
+    const start = await f.ctl("start", "all", "--no-wait");
     expect(start.code).toBe(0);
     expect(start.stdout).toBe("web started\nworker-with-a-long-name started\nbroken started\n");
     const again = await f.waitState("web", "RUNNING");
     expect(again.pid).not.toBe(web.pid);
     await f.waitState("worker-with-a-long-name", "RUNNING");
-    const restart = await f.ctl("restart", "all");
+    const restart = await f.ctl("restart", "--no-wait", "all");
     expect(restart.stdout).toBe("web restarting\nworker-with-a-long-name restarting\nbroken started\n");
     await f.waitEntry("web", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== again.pid);
   });
@@ -141,11 +180,12 @@ describe("sup ctl", () => {
     f = new SupFixture(CONF);
     await f.start();
     await f.waitState("web", "RUNNING");
+    await f.waitState("broken", "FATAL");
     const viaEnv = await f.sup(["ctl", "status"], { cwd: "/", env: { SUP_CONFIG: f.config } });
-    expect(viaEnv.code).toBe(0);
+    expect(viaEnv.code).toBe(4); // reached: broken is FATAL
     expect(viaEnv.stdout).toContain("web");
     const viaCwd = await f.sup(["ctl", "status"]);
-    expect(viaCwd.code).toBe(0);
+    expect(viaCwd.code).toBe(4);
     expect(viaCwd.stdout).toContain("web");
   });
 });
@@ -323,16 +363,16 @@ test("status colours the state only on a TTY, and never with NO_COLOR", async ()
   const onTty = (env: Record<string, string>) => Bun.spawn(["script", "-qec", `${SUP_PATH} ctl -c ${f.config} status`, "/dev/null"], { env, stdio: ["ignore", "pipe", "pipe"] });
   const tty = await onTty(base);
   const ttyOut = await new Response(tty.stdout).text();
-  expect(await tty.exited).toBe(0);
+  expect(await tty.exited).toBe(4); // broken is FATAL
   expect(ttyOut).toContain("NAME");
   expect(ttyOut).toContain("\x1b[");
   const plain = await onTty({ ...base, NO_COLOR: "1" });
   const plainOut = await new Response(plain.stdout).text();
-  expect(await plain.exited).toBe(0);
+  expect(await plain.exited).toBe(4);
   expect(plainOut).toContain("NAME");
   expect(plainOut).not.toContain("\x1b[");
   const piped = await runSup(["ctl", "-c", f.config, "status"], { env: base, cwd: f.dir });
-  expect(piped.code).toBe(0);
+  expect(piped.code).toBe(4);
   expect(piped.stdout).not.toContain("\x1b[");
 });
 
