@@ -169,6 +169,44 @@ const size = z.unknown().transform((v, ctx) => {
   return n;
 });
 
+/** log_max_bytes: a size, 0 = never rotate */
+const sizeOrZero = z.unknown().transform((v, ctx) => {
+  const n = parseSize(v);
+  if (typeof n === "string") {
+    ctx.addIssue({ code: "custom", message: n });
+    return z.NEVER;
+  }
+  return n;
+});
+
+/**
+ * stdout/stderr: a keyword, or a path — which must contain a "/" or a "." to be taken as one, so
+ * that a misspelt keyword ("stdot", "captrue") is an error with a did-you-mean, not a file.
+ */
+const outputTo = (keywords: string[]) =>
+  pathString(`must be ${keywords.map((k) => `"${k}"`).join(", ")} or a file path`).superRefine((v, ctx) => {
+    if (keywords.includes(v) || v.includes("/") || v.includes(".")) return;
+    const near = keywords.find((k) => editDistance(k, v) <= 2);
+    ctx.addIssue({
+      code: "custom",
+      message: `unknown value ${JSON.stringify(v)}${near ? ` (did you mean "${near}"?)` : ""}: use ${keywords.map((k) => `"${k}"`).join(", ")}, or a file path with a "/" or a "." (e.g. "./${v}.log")`,
+    });
+  });
+
+function editDistance(a: string, b: string): number {
+  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let prev = dp[0]!;
+    dp[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const tmp = dp[j]!;
+      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = tmp;
+    }
+  }
+  return dp[b.length]!;
+}
+
 const exitCodesMessage = { error: "must be a list of exit codes (whole numbers 0-255), e.g. [0, 2]" };
 const exitCodes = z
   .array(z.number(exitCodesMessage).int(exitCodesMessage).min(0, exitCodesMessage).max(255, exitCodesMessage), exitCodesMessage)
@@ -184,8 +222,8 @@ export const companionFields = {
   stop_signal: signal,
   stop_timeout: seconds,
   reload_timeout: seconds,
-  stdout: pathString('must be "inherit", "null" or a file path'),
-  stderr: pathString('must be "inherit", "null", "stdout" or a file path'),
+  stdout: outputTo(["capture", "inherit", "null"]),
+  stderr: outputTo(["capture", "inherit", "null", "stdout"]),
   cwd: pathString("must be a folder path"),
   env,
   essential: z.boolean({ error: "must be true or false" }),
@@ -197,6 +235,12 @@ export const companionFields = {
   nice: z.number({ error: "must be a whole number from -20 to 19" }).int({ error: "must be a whole number from -20 to 19" }).min(-20, { error: "must be from -20 to 19" }).max(19, { error: "must be from -20 to 19" }),
   limits,
   max_memory: size,
+  log_console: z.boolean({ error: "must be true or false" }),
+  log_file: pathString("must be a file path ({name} is replaced by the companion's name)"),
+  log_max_bytes: sizeOrZero,
+  log_backups: z.number({ error: "must be a whole number >= 0" }).int({ error: "must be a whole number >= 0" }).min(0, { error: "must be a whole number >= 0" }).max(1000, { error: "must be at most 1000" }),
+  log_timestamps: z.boolean({ error: "must be true or false" }),
+  log_format: z.enum(["text", "json"], { error: 'must be "text" or "json"' }),
 } as const;
 
 const command = z.union(
@@ -252,8 +296,8 @@ export const builtinDefaults = {
   stop_signal: "SIGTERM",
   stop_timeout: 10,
   reload_timeout: 10,
-  stdout: "inherit",
-  stderr: "inherit",
+  stdout: "capture",
+  stderr: "capture",
   cwd: ".",
   env: {},
   essential: false,
@@ -265,13 +309,31 @@ export const builtinDefaults = {
   nice: null,
   limits: {},
   max_memory: null,
+  log_console: true,
+  log_file: null,
+  log_max_bytes: 50_000_000,
+  log_backups: 10,
+  log_timestamps: false,
+  log_format: "text",
 } satisfies { [K in keyof RawDefaults]-?: Exclude<RawDefaults[K], undefined> | null };
 
 /** [defaults] merged over builtinDefaults: every key present, null where nothing is set */
 export type ResolvedDefaults = { [K in keyof RawDefaults]-?: Exclude<RawDefaults[K], undefined> | (K extends OptionalKey ? null : never) };
-type OptionalKey = "user" | "group" | "umask" | "nice" | "max_memory";
+type OptionalKey = "user" | "group" | "umask" | "nice" | "max_memory" | "log_file";
 
-export type Output = { kind: "inherit" } | { kind: "null" } | { kind: "file"; path: string };
+export type Output = { kind: "capture" } | { kind: "inherit" } | { kind: "null" } | { kind: "file"; path: string };
+
+/** where captured output goes (contract §8) */
+export interface LogSinks {
+  /** `name | line` on sup's stdout */
+  console: boolean;
+  /** absolute path with {name} replaced, or null */
+  file: string | null;
+  maxBytes: number;
+  backups: number;
+  timestamps: boolean;
+  format: "text" | "json";
+}
 export type ErrOutput = Output | { kind: "stdout" };
 
 /** A companion's fully resolved settings: durations in ms, paths absolute. */
@@ -290,6 +352,8 @@ export interface CompanionSpec {
   reloadTimeoutMs: number;
   stdout: Output;
   stderr: ErrOutput;
+  /** sinks of captured output */
+  log: LogSinks;
   cwd: string;
   env: Record<string, string>;
   essential: boolean;

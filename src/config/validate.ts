@@ -157,6 +157,14 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // per limit, like env: [defaults].limits < the companion's
       limits: { ...defaults.limits, ...(parsed.data.limits ?? {}) },
       maxMemoryBytes: c.max_memory,
+      log: {
+        console: c.log_console,
+        file: c.log_file === null ? null : resolve(dir, c.log_file.replaceAll("{name}", name)),
+        maxBytes: c.log_max_bytes,
+        backups: c.log_backups,
+        timestamps: c.log_timestamps,
+        format: c.log_format,
+      },
     };
     if (spec.stdout.kind === "file" && spec.stderr.kind === "file" && spec.stdout.path === spec.stderr.path) {
       // two fds appending to one file interleave fine, but say what is meant
@@ -229,6 +237,7 @@ function ms(seconds: number): number {
 }
 
 function output(value: string, dir: string): ErrOutput {
+  if (value === "capture") return { kind: "capture" };
   if (value === "inherit") return { kind: "inherit" };
   if (value === "null") return { kind: "null" };
   return { kind: "file", path: isAbsolute(value) ? value : resolve(dir, value) };

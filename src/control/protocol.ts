@@ -25,6 +25,18 @@ export interface ControlApi {
   waitFor?(names: string[], want: "ready" | "stopped", timeoutMs: number, signal: AbortSignal | undefined): Promise<Reply & { state?: string; companions?: unknown[] }>;
   /** stop sup as on SIGTERM (fast: SIGQUIT), after this reply is out */
   shutdown?(fast: boolean): Reply;
+  /** the last `lines` captured lines of `names` (null: all) on `streams`, oldest first */
+  logs?(names: string[] | null, lines: number, streams: ("stdout" | "stderr")[]): Json[];
+  /** send every new captured line of `names` (null: all) on `streams`; returns the unsubscribe */
+  follow?(names: string[] | null, streams: ("stdout" | "stderr")[], send: (line: Json) => void): () => void;
+}
+
+/** a streaming reply (logs -f, events): objects after the first reply, until the client goes */
+export interface StreamSink {
+  /** queue one object; a client that does not keep up loses objects, told as {"dropped":N} */
+  send(obj: Json): void;
+  /** run `fn` when the client is gone */
+  onClose(fn: () => void): void;
 }
 
 /** how a request arrived: its connection's hang-up signal, and whether the socket is read-only */
@@ -32,10 +44,14 @@ export interface RequestContext {
   signal?: AbortSignal;
   /** the status_socket: only commands that change nothing */
   readOnly?: boolean;
+  /** turn this connection into a stream (the reply being built is its first line); requests after it are not answered */
+  openStream?(): StreamSink;
 }
 
 /** what the read-only status_socket answers (contract §5); anything else is FORBIDDEN */
 export const READ_ONLY = new Set(["status", "info", "version", "wait", "logs", "events", "metrics"]);
+/** `logs` without `lines` gives this many */
+const LOGS_DEFAULT_LINES = 100;
 /** `wait` without a timeout gives up after this long (seconds) */
 const WAIT_DEFAULT_S = 60;
 
@@ -109,6 +125,27 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       const t = timeoutOf(r);
       if (t !== undefined && typeof t !== "number") return t;
       return replyOf(await api.waitFor(names, want, t ?? WAIT_DEFAULT_S * 1000, ctx.signal));
+    }
+    case "logs": {
+      if (!api.logs) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      let names: string[] | null = null;
+      if (r.names !== undefined && r.names !== null) {
+        if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
+        const unknown = r.names.find((n) => !api.has(n));
+        if (unknown !== undefined) return errorReply(`unknown companion ${unknown}`, "BAD_NAME");
+        names = r.names;
+      }
+      const lines = r.lines ?? LOGS_DEFAULT_LINES;
+      if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0) return errorReply("'lines' must be a whole number >= 0", "BAD_REQUEST");
+      const streams = (r.streams ?? ["stdout", "stderr"]) as unknown;
+      if (!Array.isArray(streams) || !streams.length || !streams.every((x) => x === "stdout" || x === "stderr")) return errorReply(`'streams' must be a list of "stdout" and "stderr"`, "BAD_REQUEST");
+      const backlog = api.logs(names, lines, streams);
+      if (r.follow !== true) return { ok: true, lines: backlog };
+      if (!api.follow || !ctx.openStream) return errorReply("this connection cannot follow", "BAD_REQUEST");
+      const stream = ctx.openStream();
+      for (const l of backlog) stream.send(l);
+      stream.onClose(api.follow(names, streams, (l) => stream.send(l)));
+      return { ok: true, streaming: true };
     }
     case "shutdown": {
       if (!api.shutdown) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");

@@ -7,9 +7,13 @@ import type { Socket, UnixSocketListener } from "bun";
 import { FD_RESERVE, fdBudget } from "../os/fds.ts";
 import { LineBuffer, MAX_LINE } from "./framing.ts";
 import { nonSocketKind } from "./path-kind.ts";
-import { errorReply, handleLine, type ControlApi, type Json } from "./protocol.ts";
+import { errorReply, handleLine, type ControlApi, type Json, type StreamSink } from "./protocol.ts";
 
 export const MAX_CONNECTIONS = 1024;
+/** a stream's objects waiting for a client that does not read, at most (bytes); then dropped for it */
+const STREAM_BACKLOG = 256 * 1024;
+/** objects a stream gathers before its first reply is out */
+const STREAM_EARLY_MAX = 10_000;
 /** requests of one connection answered at once (pipelined; replies still in order) */
 const MAX_INFLIGHT = 64;
 /** stop reading from a client whose unread replies pass this (plus the one reply in hand) */
@@ -27,6 +31,16 @@ interface Slot {
   final: boolean;
 }
 
+interface ConnStream {
+  /** its first reply is out: objects go straight to the socket */
+  started: boolean;
+  /** objects sent before that (bounded like everything else) */
+  early: Json[];
+  /** objects the client could not take yet, to report as {"dropped":N} */
+  dropped: number;
+  onClose: (() => void)[];
+}
+
 interface Conn {
   lines: LineBuffer;
   queue: string[];
@@ -36,6 +50,8 @@ interface Conn {
   inflight: Slot[];
   /** aborted when the connection closes: waiting replies are dropped, nothing kept for it */
   abort: AbortController;
+  /** a streaming reply (logs -f): objects after its first line; requests after it are not answered */
+  stream: ConnStream | null;
   ended: boolean;
   closed: boolean;
   paused: boolean;
@@ -167,7 +183,7 @@ export class ControlServer {
   }
 
   private open(s: Socket<Conn>): void {
-    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, inflight: [], abort: new AbortController(), ended: false, closed: false, paused: false, finishing: false };
+    s.data = { lines: new LineBuffer(MAX_LINE), queue: [], out: [], outBytes: 0, inflight: [], abort: new AbortController(), stream: null, ended: false, closed: false, paused: false, finishing: false };
     this.count++;
     if (this.count > MAX_CONNECTIONS) {
       this.write(s, errorReply(`too many connections (${MAX_CONNECTIONS}); retry later`, "INTERNAL"));
@@ -210,6 +226,7 @@ export class ControlServer {
     s.data.out = [];
     s.data.inflight = [];
     s.data.abort.abort(); // waiting replies for this client are dropped
+    for (const fn of s.data.stream?.onClose.splice(0) ?? []) fn(); // a follower is unsubscribed
     this.count--;
     if (this.count === 0 && this.bytesSinceGc >= GC_AFTER_BYTES && !this.gcTimer) {
       this.gcTimer = setTimeout(() => {
@@ -224,7 +241,7 @@ export class ControlServer {
   private data(s: Socket<Conn>, chunk: Buffer): void {
     const c = s.data;
     this.bytesSinceGc += chunk.length;
-    if (c.closed || c.finishing || c.lines.overflow) return;
+    if (c.closed || c.finishing || c.lines.overflow || c.stream) return;
     for (const line of c.lines.push(chunk)) if (line.trim()) c.queue.push(line);
     if (c.lines.overflow) {
       c.queue.push("\u0000overflow");
@@ -250,7 +267,7 @@ export class ControlServer {
         c.queue = [];
         break;
       }
-      handleLine(line, this.api, { signal: c.abort.signal, readOnly: this.readOnly }).then(
+      handleLine(line, this.api, { signal: c.abort.signal, readOnly: this.readOnly, openStream: () => this.openStream(s) }).then(
         (r) => {
           slot.reply = r;
           this.answer(s);
@@ -287,6 +304,13 @@ export class ControlServer {
       const slot = c.inflight.shift()!;
       this.write(s, slot.reply!);
       wrote = true;
+      if (c.stream && !c.stream.started && slot.reply!.streaming === true) {
+        // the streaming reply's first line is out: what it gathered meanwhile follows it
+        c.stream.started = true;
+        for (const o of c.stream.early.splice(0)) this.streamWrite(s, o);
+        c.inflight = [];
+        return;
+      }
       if (slot.final) {
         c.inflight = [];
         this.finish(s);
@@ -294,6 +318,48 @@ export class ControlServer {
       }
     }
     if (wrote && pumpAfter) this.pump(s);
+  }
+
+  /**
+   * Make this connection a stream (logs -f): later requests are not answered, input is
+   * discarded, no idle timeout. Objects that the client does not read in time are dropped for
+   * it alone (at most STREAM_BACKLOG bytes wait) and it is told {"dropped":N}.
+   */
+  private openStream(s: Socket<Conn>): StreamSink {
+    const c = s.data;
+    const st: ConnStream = { started: false, early: [], dropped: 0, onClose: [] };
+    c.stream = st;
+    c.queue = [];
+    s.timeout(0);
+    return {
+      send: (obj) => {
+        if (c.closed) return;
+        if (!st.started) {
+          if (st.early.length < STREAM_EARLY_MAX) st.early.push(obj);
+          else st.dropped++;
+          return;
+        }
+        this.streamWrite(s, obj);
+      },
+      onClose: (fn) => {
+        if (c.closed) fn();
+        else st.onClose.push(fn);
+      },
+    };
+  }
+
+  private streamWrite(s: Socket<Conn>, obj: Json): void {
+    const c = s.data;
+    const st = c.stream!;
+    if (c.outBytes > STREAM_BACKLOG) {
+      st.dropped++;
+      return;
+    }
+    if (st.dropped) {
+      this.write(s, { dropped: st.dropped });
+      st.dropped = 0;
+    }
+    this.write(s, obj);
   }
 
   private backpressure(s: Socket<Conn>): void {

@@ -59,7 +59,7 @@ export function shellJoin(argv: string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-export function describe(c: Companion, now: Clock, usage: Usage | null = null): StatusEntry {
+export function describe(c: Companion, now: Clock, usage: Usage | null = null, lastStderr: string[] = []): StatusEntry {
   const uptime = c.pid !== null && c.startedMono !== null ? (now.mono - c.startedMono) / 1000 : null;
   let description: string;
   switch (c.state) {
@@ -104,7 +104,7 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null): 
     ready: null,
     health: null,
     waiting_for: [],
-    last_stderr: [],
+    last_stderr: lastStderr,
     instance: null,
   };
 }

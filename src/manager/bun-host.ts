@@ -9,6 +9,7 @@ import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
 import { log } from "../os/log.ts";
 import type { Containment, Sample } from "../contain/containment.ts";
 import { withLimits } from "../contain/limits.ts";
+import { DRAIN_MAX_MS, type Logs, type RunCapture } from "../logs/hub.ts";
 import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
 import { procInfo } from "../os/proc.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
@@ -27,6 +28,8 @@ export class BunHost implements Host {
     private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; exit: (code: number) => void },
     /** tree membership of every run (cgroup or marker mode) */
     readonly contain: Containment,
+    /** captured output: pipes, sinks, rings, followers */
+    readonly logs: Logs,
   ) {
     this.baseEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERNAL_ENV.test(k)) this.baseEnv[k] = v;
@@ -47,12 +50,18 @@ export class BunHost implements Host {
     }
     this.fds.used();
     const opened: number[] = [];
+    let capture: RunCapture | null;
+    try {
+      capture = this.logs.begin(spec);
+    } catch (e) {
+      throw new SpawnError((e as Error).message, true); // no fd for a pipe: a shortage that passes
+    }
     const run = this.contain.prepare(spec.name);
     let spawned = false;
     try {
-      const out = this.stdio(spec.stdout, "stdout", opened);
+      const out = spec.stdout.kind === "capture" ? capture!.stdout! : this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
-      const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : this.stdio(spec.stderr, "stderr", opened);
+      const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : spec.stderr.kind === "capture" ? capture!.stderr! : this.stdio(spec.stderr, "stderr", opened);
       const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
       const proc = withLimits(spec, limits, (shape) => Bun.spawn({
         cmd: shape.argv,
@@ -70,7 +79,15 @@ export class BunHost implements Host {
             const names = killed.slice(0, 10).map((k) => `${k.pid} (${k.comm})`).join(", ");
             log(`${spec.name}: main process ${p.pid} exited; killed ${killed.length} process(es) left in its tree: ${names}${killed.length > 10 ? ", …" : ""} (run programs in the foreground)`);
           }
-          onExit(p.pid, signal ? null : code, signal ? String(signal) : null);
+          const report = () => onExit(p.pid, signal ? null : code, signal ? String(signal) : null);
+          if (!capture) return report();
+          // lossless: every byte it wrote is in the sinks before its exit is recorded
+          let timer: ReturnType<typeof setTimeout> | null = null;
+          const late = new Promise<void>((r) => (timer = setTimeout(r, DRAIN_MAX_MS)));
+          void Promise.race([capture.drained, late]).then(() => {
+            if (timer) clearTimeout(timer);
+            report();
+          });
         },
       }));
       spawned = true;
@@ -81,13 +98,17 @@ export class BunHost implements Host {
       throw spawnReason(e as NodeJS.ErrnoException, spec);
     } finally {
       for (const fd of opened) closeSync(fd);
-      if (!spawned) this.contain.abandon(run);
+      capture?.closeChildEnds(); // the child has its copies; EOF comes when the last writer is gone
+      if (!spawned) {
+        this.contain.abandon(run);
+        capture?.abort();
+      }
     }
   }
 
   private stdio(o: ErrOutput, which: string, opened: number[]): "inherit" | "ignore" | number {
     if (o.kind === "inherit") return "inherit";
-    if (o.kind === "null" || o.kind === "stdout") return "ignore";
+    if (o.kind === "null" || o.kind === "stdout" || o.kind === "capture") return "ignore";
     try {
       const fd = openSync(o.path, "a", 0o644);
       opened.push(fd);
@@ -113,6 +134,10 @@ export class BunHost implements Host {
 
   sample(pid: number): Sample | null {
     return this.contain.sample(pid);
+  }
+
+  lastStderr(name: string): string[] {
+    return this.logs.lastStderr(name);
   }
 
   sampleMany(pids: number[], budgetMs: number): Map<number, Sample | null> {

@@ -43,6 +43,8 @@ export interface Host {
   log(message: string): void;
   /** what the tree of main process `pid` costs now (processes, CPU, memory); null when unknown */
   sample?(pid: number): Sample | null;
+  /** the lines a companion wrote to stderr before its last exit (captured output only) */
+  lastStderr?(name: string): string[];
   /** samples for one status reply, within about `budgetMs` of work (stalest first; the rest cached or null) */
   sampleMany?(pids: number[], budgetMs: number): Map<number, Sample | null>;
   /** process groups the manager now owns, for the arbiter to clean up if the manager dies */

@@ -9,7 +9,9 @@ import type { ControlApi } from "../control/protocol.ts";
 import { basename } from "node:path";
 import { clearSignalMask, getppid, setChildSubreaper, setParentDeathSignal, setProcessName } from "../os/libc.ts";
 import { Containment } from "../contain/containment.ts";
-import { log, setLogRole } from "../os/log.ts";
+import { BoundedWriter, log, setLogRole } from "../os/log.ts";
+import { writable } from "../os/libc.ts";
+import { Logs } from "../logs/hub.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
@@ -22,6 +24,8 @@ import { Supervisor } from "./supervisor.ts";
  * signal and at most this long before SIGKILL, so nothing is left within 2 s (contract §10).
  */
 const ORPHANED_STOP_MS = 1500;
+/** most bytes of captured lines kept for a console (sup's stdout) that is not being read */
+const CONSOLE_BACKLOG_BYTES = 1024 * 1024;
 /** how often companions with max_memory have their tree's memory looked at */
 const MEMORY_CHECK_MS = 1000;
 
@@ -120,7 +124,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   process.on("SIGINT", () => stopSignal("SIGINT", false));
   process.on("SIGQUIT", () => stopSignal("SIGQUIT", true));
   process.on("SIGHUP", () => onHup());
-  process.on("SIGUSR1", () => log("SIGUSR1: companions' log files are reopened at their next start; sup writes no files of its own"));
+  let onUsr1: () => void = () => {};
+  process.on("SIGUSR1", () => onUsr1());
   // the parent-death signal (armed below) is SIGUSR2, which nobody else sends the manager: a
   // plain SIGTERM is then always an operator's or the arbiter's stop, never read as its death
   let orphaned = false;
@@ -165,6 +170,14 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   setChildSubreaper();
   const contain = new Containment(process.env.SUP_MANAGER_INSTANCE || String(parent || process.pid), process.env.SUP_CONTAINMENT);
   process.on("SIGCHLD", () => contain.reapOrphans());
+  // captured output: `name | line` on sup's stdout (bounded: a reader that stalls costs dropped
+  // lines, counted and reported), files, rings, followers
+  const consoleOut = new BoundedWriter(1, CONSOLE_BACKLOG_BYTES, writable, (n) => `[sup] ${n} lines dropped: sup's stdout was not being read\n`);
+  const logs = new Logs(consoleOut, !!process.stdout.isTTY && !process.env.NO_COLOR, log);
+  onUsr1 = () => {
+    const n = logs.reopen();
+    log(`SIGUSR1: reopened ${n} log file(s); a file a companion writes itself is reopened at its next start`);
+  };
 
   let server: { stop(): void } | null = null;
   let exiting = false;
@@ -199,7 +212,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     },
     stopping: (code) => tell({ t: "stopping", code }),
     exit,
-  }, contain);
+  }, contain, logs);
   const sup = new Supervisor(config, host);
 
   let rereads = Promise.resolve();
@@ -243,6 +256,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     status: (names) => sup.status(names),
     command: (cmd, name) => sup.command(cmd, name),
     commandWait: (cmd, name, timeoutMs, signal) => sup.commandWait(cmd, name, timeoutMs, signal),
+    logs: (names, lines, streams) => logs.query(names, lines, streams).map((e) => ({ ...e })),
+    follow: (names, streams, send) => logs.follow({ names: names ? new Set(names) : null, streams: new Set(streams), send: (e) => send({ ...e }) }),
     waitFor: (names, want, timeoutMs, signal) => sup.waitFor(names, want, timeoutMs, signal),
     shutdown: (fast) => {
       // the arbiter stops sup as on SIGTERM/SIGQUIT (and exits 0); this reply goes out first

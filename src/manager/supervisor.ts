@@ -226,7 +226,8 @@ export class Supervisor {
     const samples = this.host.sampleMany?.(pids, STATUS_SAMPLE_BUDGET_MS);
     return list.map((n) => {
       const c = this.companions.get(n)!;
-      return describe(c, now, c.pid === null ? null : (samples ? (samples.get(c.pid) ?? null) : (this.host.sample?.(c.pid) ?? null)));
+      const usage = c.pid === null ? null : samples ? (samples.get(c.pid) ?? null) : (this.host.sample?.(c.pid) ?? null);
+      return describe(c, now, usage, this.host.lastStderr?.(n) ?? []);
     });
   }
 

@@ -23,6 +23,7 @@ function open() {
     sigprocmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     prlimit64: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     getpriority: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
     setpriority: { args: [FFIType.i32, FFIType.u32, FFIType.i32], returns: FFIType.i32 },
@@ -223,4 +224,17 @@ export function defaultSignals(): boolean {
   if (!l) return false;
   for (let n = 1; n <= 64; n++) if (n !== 9 && n !== 19 && n !== 32 && n !== 33) l.signal(n, null); // SIG_DFL = 0
   return true;
+}
+
+const O_CLOEXEC = 0o2000000;
+/**
+ * A real pipe (pipe(2), both ends close-on-exec): [read end, write end]. Bun's `stdout: "pipe"`
+ * gives a socketpair instead, where `/dev/stdout` fails (ENXIO). Null where libc is missing or
+ * no fd is left (EMFILE).
+ */
+export function pipe(): [number, number] | null {
+  const l = libc();
+  if (!l) return null;
+  const fds = new Int32Array(2);
+  return l.pipe2(ptr(fds), O_CLOEXEC) === 0 ? [fds[0]!, fds[1]!] : null;
 }

@@ -36,6 +36,8 @@ export class BoundedWriter {
     private readonly fd: number,
     private readonly maxBytes = LOG_BACKLOG_BYTES,
     private readonly canWrite: (fd: number) => boolean = writable,
+    /** the line written once the fd takes writes again, saying how many lines were lost */
+    private readonly dropNote: (n: number) => string = (n) => `${stamp()} ${role.name}: ${n} log line(s) dropped: stderr was not being read\n`,
   ) {}
 
   /** bytes waiting for the fd */
@@ -43,12 +45,13 @@ export class BoundedWriter {
     return this.bytes;
   }
 
-  write(line: string): void {
+  /** queue `text` (`lines` lines of it, for the drop count) and write what the fd takes now */
+  write(text: string, lines = 1): void {
     if (this.broken) return;
-    const buf = Buffer.from(line);
+    const buf = Buffer.from(text);
     if (this.bytes + buf.length > this.maxBytes) {
-      this.dropped++;
-      this.droppedTotal++;
+      this.dropped += lines;
+      this.droppedTotal += lines;
       this.arm();
       return;
     }
@@ -63,7 +66,7 @@ export class BoundedWriter {
       if (!this.canWrite(this.fd)) return this.arm();
       if (this.dropped) {
         // say what was lost before the lines that follow it, in order
-        const note = Buffer.from(`${stamp()} ${role.name}: ${this.dropped} log line(s) dropped: stderr was not being read\n`);
+        const note = Buffer.from(this.dropNote(this.dropped));
         this.dropped = 0;
         this.backlog.unshift(note);
         this.bytes += note.length;

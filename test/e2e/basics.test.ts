@@ -25,7 +25,7 @@ command = "tree"
   await f.waitEntry("t", "to have 3 processes", () => f.census().filter((p) => p.pgid === t.pid).length === 3);
   const r = await f.ctl("stop", "t");
   expect(r.code).toBe(0);
-  expect(r.stdout).toContain("t stopping");
+  expect(r.stdout).toContain("t: stopped"); // stop waits for the outcome by default
   await f.waitState("t", "STOPPED");
   expect(f.census().filter((p) => p.pgid === t.pid)).toEqual([]);
   expect(alive(a.pid!)).toBe(true);

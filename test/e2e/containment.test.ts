@@ -264,10 +264,14 @@ describe.each(["cgroup", "marker"] as const)("containment %s", (mode) => {
     // the table, piped: CPU and RSS columns, values for running companions, - for stopped
     const r = await f.ctl("status");
     expect(r.code).toBe(0);
-    const rows = r.stdout.split("\n").filter(Boolean).map((l) => l.split(/\s+/));
-    const head = rows[0]!;
-    const cpuAt = head.indexOf("CPU");
-    const rssAt = head.indexOf("RSS");
+    // the table is aligned: each cell starts at its header's offset (a cell may hold spaces)
+    const lines = r.stdout.split("\n").filter(Boolean);
+    const header = lines[0]!;
+    const names = header.trim().split(/\s+/);
+    const starts = names.map((h) => header.indexOf(h));
+    const rows = lines.map((l) => starts.map((at, i) => l.slice(at, i + 1 < starts.length ? starts[i + 1] : undefined).trim()));
+    const cpuAt = names.indexOf("CPU");
+    const rssAt = names.indexOf("RSS");
     expect(cpuAt).toBeGreaterThan(0);
     expect(rssAt).toBeGreaterThan(0);
     const row = (name: string) => rows.find((x) => x[0] === name)!;

@@ -300,7 +300,7 @@ command = "forever"
 stdout = "no-such-folder/out.log"
 [companions.logisdir]
 command = "forever"
-stdout = "adir"
+stdout = "./adir"
 [companions.errlog]
 command = "forever"
 stderr = "no-such-folder/err.log"

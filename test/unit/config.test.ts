@@ -285,8 +285,8 @@ group("a valid config", () => {
       stopSignal: "SIGTERM",
       stopTimeoutMs: 10_000,
       reloadTimeoutMs: 10_000,
-      stdout: { kind: "inherit" },
-      stderr: { kind: "inherit" },
+      stdout: { kind: "capture" },
+      stderr: { kind: "capture" },
       cwd: "/srv/app",
       env: {},
       essential: false,
@@ -298,6 +298,7 @@ group("a valid config", () => {
       nice: null,
       limits: {},
       maxMemoryBytes: null,
+      log: { console: true, file: null, maxBytes: 50_000_000, backups: 10, timestamps: false, format: "text" },
     });
   });
 
