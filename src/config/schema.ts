@@ -1,6 +1,7 @@
 // The config file's shape: zod schemas for [sup], [defaults] and [companions.NAME], and the
 // resolved types the rest of sup uses. Pure: no file access; load.ts feeds it parsed TOML.
 import { z } from "zod";
+import { closest } from "../did-you-mean.ts";
 import { parseSignal } from "./signals.ts";
 
 /**
@@ -186,26 +187,13 @@ const sizeOrZero = z.unknown().transform((v, ctx) => {
 const outputTo = (keywords: string[]) =>
   pathString(`must be ${keywords.map((k) => `"${k}"`).join(", ")} or a file path`).superRefine((v, ctx) => {
     if (keywords.includes(v) || v.includes("/") || v.includes(".")) return;
-    const near = keywords.find((k) => editDistance(k, v) <= 2);
+    const near = closest(v, keywords);
     ctx.addIssue({
       code: "custom",
       message: `unknown value ${JSON.stringify(v)}${near ? ` (did you mean "${near}"?)` : ""}: use ${keywords.map((k) => `"${k}"`).join(", ")}, or a file path with a "/" or a "." (e.g. "./${v}.log")`,
     });
   });
 
-function editDistance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
 const exitCodesMessage = { error: "must be a list of exit codes (whole numbers 0-255), e.g. [0, 2]" };
 const exitCodes = z

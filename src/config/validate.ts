@@ -1,6 +1,7 @@
 // Turns a parsed TOML object into a SupConfig, or into every problem at once, each with its key
 // path and, when the source text is given, its line. Pure: no file access.
 import { createHash } from "node:crypto";
+import { distance } from "../did-you-mean.ts";
 import { isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import {
@@ -270,19 +271,6 @@ function suggest(key: string, known: readonly string[]): string {
   return best ? ` (did you mean "${best}"?)` : "";
 }
 
-function distance(a: string, b: string): number {
-  const dp = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = dp[0]!;
-    dp[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const tmp = dp[j]!;
-      dp[j] = Math.min(dp[j]! + 1, dp[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = tmp;
-    }
-  }
-  return dp[b.length]!;
-}
 
 // --- line lookup: a light scan of the TOML text, enough to point at the key a problem names.
 interface KeyLine {

@@ -167,22 +167,3 @@ function pageSize(): number {
   return page;
 }
 
-export function usageOf(pid: number): ProcUsage | null {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return null;
-  }
-  const close = stat.lastIndexOf(")");
-  const comm = stat.slice(stat.indexOf("(") + 1, close);
-  const f = stat.slice(close + 2).split(" ");
-  // after comm: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14) … rss(21)
-  if (f[0] === "Z" || f[0] === "X") return { cpu: 0, childCpu: 0, rssBytes: 0, comm };
-  return {
-    cpu: (Number(f[11]) + Number(f[12])) / TICKS,
-    childCpu: (Number(f[13]) + Number(f[14])) / TICKS,
-    rssBytes: Number(f[21]) * pageSize(),
-    comm,
-  };
-}
