@@ -15,7 +15,8 @@ export interface ControlApi {
   status(names?: string[]): StatusEntry[];
   command(cmd: "start" | "stop" | "restart", name: string): Reply;
   signal(name: string, signal: string, group: boolean): Reply;
-  reread(): Promise<{ ok: true; result: RereadResult } | { ok: false; error: string }>;
+  /** validate the file and apply the per-companion diff; dryRun: only say what it would do */
+  reread(dryRun?: boolean): Promise<{ ok: true; result: RereadResult } | { ok: false; error: string }>;
   version: string;
   /** who and where this sup is: pids, restarts, paths, containment mode (the `info` reply's keys) */
   info?(): Json;
@@ -160,7 +161,9 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       return replyOf(api.signal(r.name, sig, r.group === true));
     }
     case "reread": {
-      const res = await api.reread();
+      const dryRun = r.dry_run === true;
+      const res = await api.reread(dryRun);
+      if (res.ok && dryRun) return { ok: true, dry_run: true, ...res.result };
       if (!res.ok) return { ...errorReply(`invalid config: ${res.error}`, "INVALID_CONFIG"), kept_old_config: true };
       return { ok: true, ...res.result };
     }

@@ -59,7 +59,12 @@ export function shellJoin(argv: string[]): string {
   return argv.map((a) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
 }
 
-export function describe(c: Companion, now: Clock, usage: Usage | null = null, lastStderr: string[] = []): StatusEntry {
+/**
+ * The status entry of `c` at `now`. `usage`: what its tree costs (sampled by the host);
+ * `lastStderr`: its captured stderr before the last exit; `logProblem`: why its log file cannot
+ * be written right now (a full disk), said in the description.
+ */
+export function describe(c: Companion, now: Clock, usage: Usage | null = null, lastStderr: string[] = [], logProblem: string | null = null): StatusEntry {
   const uptime = c.pid !== null && c.startedMono !== null ? (now.mono - c.startedMono) / 1000 : null;
   let description: string;
   switch (c.state) {
@@ -82,6 +87,7 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
     default:
       description = `${c.state.toLowerCase()}, ${c.reason}`;
   }
+  if (logProblem) description += `; log: ${logProblem}`;
   return {
     name: c.name,
     state: c.state,

@@ -8,7 +8,7 @@ import type { CompanionSpec } from "../config/schema.ts";
 import { BoundedWriter } from "../os/log.ts";
 import { pipe } from "../os/libc.ts";
 import { LogFile } from "./file.ts";
-import { LineSplitter } from "./lines.ts";
+import { LineSplitter, MAX_LINE } from "./lines.ts";
 import { Ring, type LogLine } from "./ring.ts";
 
 export type Stream = "stdout" | "stderr";
@@ -158,7 +158,13 @@ export class Logs {
     const log = ch.spec.log;
     if (!log.file || log.format !== "text" || log.timestamps) return null;
     const nl = chunk.lastIndexOf(10);
-    if (nl === -1) return carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+    if (nl === -1) {
+      const held = carry ? Buffer.concat([carry, chunk]) : Buffer.from(chunk);
+      // output without newlines is not held back without bound: past MAX_LINE it goes out as it is
+      if (held.length < MAX_LINE) return held;
+      this.fileWrite(ch, held);
+      return null;
+    }
     const head = chunk.subarray(0, nl + 1);
     this.fileWrite(ch, carry?.length ? Buffer.concat([carry, head]) : head);
     return nl + 1 < chunk.length ? Buffer.from(chunk.subarray(nl + 1)) : null;

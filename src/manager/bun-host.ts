@@ -140,6 +140,10 @@ export class BunHost implements Host {
     return this.logs.lastStderr(name);
   }
 
+  logProblem(name: string): string | null {
+    return this.logs.problem(name);
+  }
+
   sampleMany(pids: number[], budgetMs: number): Map<number, Sample | null> {
     return this.contain.sampleMany(pids, budgetMs);
   }

@@ -45,6 +45,8 @@ export interface Host {
   sample?(pid: number): Sample | null;
   /** the lines a companion wrote to stderr before its last exit (captured output only) */
   lastStderr?(name: string): string[];
+  /** why a companion's log file cannot be written now (a full disk), or null */
+  logProblem?(name: string): string | null;
   /** samples for one status reply, within about `budgetMs` of work (stalest first; the rest cached or null) */
   sampleMany?(pids: number[], budgetMs: number): Map<number, Sample | null>;
   /** process groups the manager now owns, for the arbiter to clean up if the manager dies */

@@ -217,7 +217,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
 
   let rereads = Promise.resolve();
   let afterReread: () => void = () => {};
-  const reread = (): ReturnType<ControlApi["reread"]> => {
+  const reread = (dryRun = false): ReturnType<ControlApi["reread"]> => {
     // one reread at a time, in arrival order
     const run = rereads.then(async () => {
       const next = await loadConfig(config.file);
@@ -225,6 +225,10 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
         for (const p of next.problems) log(`reread: ${p}`);
         log("reread: config invalid, nothing changed");
         return { ok: false as const, error: next.problems.join("; ") };
+      }
+      if (dryRun) {
+        const plan = sup.rereadPlan(next.config);
+        return { ok: true as const, result: plan };
       }
       const result = sup.reread(next.config);
       let applied = next.config;

@@ -227,7 +227,7 @@ export class Supervisor {
     return list.map((n) => {
       const c = this.companions.get(n)!;
       const usage = c.pid === null ? null : samples ? (samples.get(c.pid) ?? null) : (this.host.sample?.(c.pid) ?? null);
-      return describe(c, now, usage, this.host.lastStderr?.(n) ?? []);
+      return describe(c, now, usage, this.host.lastStderr?.(n) ?? [], this.host.logProblem?.(n) ?? null);
     });
   }
 
@@ -304,6 +304,21 @@ export class Supervisor {
   }
 
   /** apply a validated new config as a per-companion diff; unchanged companions are not touched */
+  /** what reread(next) would do, changing nothing (`reread --dry-run`) */
+  rereadPlan(next: SupConfig): RereadResult {
+    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [], warnings: [] };
+    const wanted = new Set(next.companions.map((s) => s.name));
+    for (const name of this.order) if (!wanted.has(name) && !this.companions.get(name)!.removed) result.removed.push(name);
+    for (const spec of next.companions) {
+      const c = this.companions.get(spec.name);
+      if (!c || c.removed) result.added.push(spec.name);
+      else if (c.spec.hash === spec.hash || c.manualStop || this.shutdown) result.unchanged.push(spec.name);
+      else result.restarted.push(spec.name);
+    }
+    for (const list of Object.values(result)) list.sort();
+    return result;
+  }
+
   reread(next: SupConfig): RereadResult {
     const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [], warnings: [] };
     const wanted = new Map(next.companions.map((s) => [s.name, s]));

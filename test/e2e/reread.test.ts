@@ -263,3 +263,31 @@ stdout = "deaf.log"
   expect(alive(old!)).toBe(false);
   expect(alive(next.pid!)).toBe(true);
 });
+
+test("reread --dry-run says what a reread would do and changes nothing", async () => {
+  f = new SupFixture(`
+[companions.a]
+command = "forever"
+startsecs = 0
+[companions.b]
+command = "forever"
+startsecs = 0
+`);
+  await f.start();
+  const before = await f.allRunning(["a", "b"]);
+  f.write(`
+[companions.a]
+command = "forever"
+startsecs = 0
+[companions.c]
+command = "forever"
+startsecs = 0
+`);
+  expect(await f.request({ cmd: "reread", dry_run: true })).toEqual({ ok: true, dry_run: true, added: ["c"], removed: ["b"], restarted: [], unchanged: ["a"], warnings: [] });
+  const r = await f.ctl("reread", "--dry-run");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("dry run: nothing changed");
+  expect(r.stdout).toContain("added: c");
+  expect(await f.pids()).toEqual(before);
+  expect((await f.status()).map((e) => e.name)).toEqual(["a", "b"]);
+});
