@@ -43,6 +43,10 @@ function rotated(path: string): string[] {
   return [...ns.map((n) => `${path}.${n}`), ...(existsSync(path) ? [path] : [])];
 }
 
+function fileSizeOf(p: string): number {
+  return existsSync(p) ? statSync(p).size : 0;
+}
+
 function vmRssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
   return m ? Number(m[1]) : 0;
@@ -210,6 +214,24 @@ log_file = "long.log"
     const r = await f.request({ cmd: "logs", names: ["long"] });
     expect(r.lines.map((l: any) => l.line.length)).toEqual([65536, 65536, 65536, 200000 - 3 * 65536, "no newline at the end".length]);
     expect(r.lines[4].line).toBe("no newline at the end");
+  });
+
+  test("output without newlines reaches the file while the companion runs (what waits for a newline is bounded)", async () => {
+    f = new SupFixture(`
+[companions.z]
+command = ["sh", "-c", "head -c 2000000 /dev/zero; ${until("go")}"]
+restart = "never"
+startsecs = 0
+log_console = false
+log_file = "z.log"
+`);
+    await f.start();
+    // never unbounded (contract §8): at most a 64 KiB line may wait for its newline
+    await waitUntil("the bytes in the file while z runs", () => fileSizeOf(f.path("z.log")), (n) => n >= 2_000_000 - 64 * 1024, 15_000);
+    expect((await f.entry("z")).state).toBe("RUNNING");
+    writeFileSync(f.path("go"), "");
+    await f.waitEntry("z", "to exit", (e) => e.exit_count >= 1);
+    expect(readFileSync(f.path("z.log")).equals(Buffer.alloc(2_000_000))).toBe(true);
   });
 
   test("/dev/stdout and /dev/stderr work inside a captured companion", async () => {
