@@ -337,6 +337,7 @@ log_max_bytes = 0
     const log = join(disk, "web.log");
     await f.waitOutput(/web: cannot write \S+\/web\.log: no space left on device \(ENOSPC\); the companion keeps running/);
     const e = await f.waitState("web", "RUNNING");
+    expect(e.description).toMatch(/; log: cannot write \S+\/web\.log: no space left on device \(ENOSPC\)/);
     const full = readFileSync(log, "utf8");
     const lastBefore = Math.max(...[...full.matchAll(/^line (\d+) /gm)].map((x) => Number(x[1])));
     expect(lastBefore).toBeGreaterThan(0);
@@ -348,6 +349,7 @@ log_max_bytes = 0
       (t) => [...t.matchAll(/^line (\d+) /gm)].some((x) => Number(x[1]) > lastBefore + 5),
     );
     const now = await f.entry("web");
+    expect(now.description).not.toContain("log:");
     expect(now.pid).toBe(e.pid);
     expect(now.restart_count).toBe(0);
     // sup stopped before the unmount (afterEach runs cleanup first)
