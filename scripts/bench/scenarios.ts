@@ -392,22 +392,27 @@ const gracefulStop: Scenario = {
 
 const PERL = Bun.which("perl");
 
-/** writes `total` bytes as lines of `len` bytes, one write(2) per line */
-function lineWriter(dir: string, total: number, len: number): string[] {
+/** writes `total` bytes (rounded down to whole writes) as lines of `len` bytes, `perWrite` lines in each write(2) */
+function lineWriter(dir: string, total: number, len: number, perWrite = 1): string[] {
+  const writes = Math.floor(total / (len * perWrite));
   if (PERL) {
     const f = join(dir, "lines.pl");
-    writeFileSync(f, `$| = 1; my $l = ("x" x ${len - 1}) . "\\n"; my $n = ${Math.floor(total / len)}; print $l while $n-- > 0; exit 0;\n`);
+    writeFileSync(f, `my $b = (("x" x ${len - 1}) . "\\n") x ${perWrite}; my $n = ${writes}; while ($n-- > 0) { my $o = 0; while ($o < length $b) { my $w = syswrite(STDOUT, $b, length($b) - $o, $o); die "write: $!" unless defined $w; $o += $w; } } exit 0;\n`);
     return [PERL, f];
   }
   const f = join(dir, "lines.ts");
-  writeFileSync(f, `import { writeSync } from "node:fs";\nconst l = Buffer.from("x".repeat(${len - 1}) + "\\n");\nfor (let n = ${Math.floor(total / len)}; n-- > 0; ) writeSync(1, l);\n`);
+  writeFileSync(f, `import { writeSync } from "node:fs";\nconst b = Buffer.from(("x".repeat(${len - 1}) + "\\n").repeat(${perWrite}));\nfor (let n = ${writes}; n-- > 0; ) for (let o = 0; o < b.length; ) o += writeSync(1, b, o);\n`);
   return [process.execPath, f];
 }
 
-/** wrap a writer so it records its own start time (ns since the epoch) first */
-function timed(startFile: string, argv: string[]): string[] {
+/**
+ * wrap a writer: wait for `go` (so the supervisor's CPU is metered from a known point), record
+ * the start time (ns since the epoch), run it, then mark `end` once it has exited (every byte is
+ * in the pipe or file by then); the shell exits right after.
+ */
+function gated(files: { go: string; start: string; end: string }, argv: string[]): string[] {
   const q = (a: string) => `'${a.replace(/'/g, `'"'"'`)}'`;
-  return [SH, "-c", `date +%s%N > ${q(startFile)} && exec ${argv.map(q).join(" ")}`];
+  return [SH, "-c", `while [ ! -e ${q(files.go)} ]; do sleep 0.005; done; date +%s%N > ${q(files.start)} && ${argv.map(q).join(" ")}; : > ${q(files.end)}`];
 }
 
 function readStartMs(file: string): number | null {
@@ -434,6 +439,9 @@ function countNewlines(f: string): number {
   return n;
 }
 
+/** how the companion's stdout reaches the file: sup can hand the file over or capture; supervisord always captures */
+type FMode = "file" | "capture";
+
 const logThroughput: Scenario = {
   id: "F",
   title: "Log throughput: a child writes to its stdout, which goes to a file",
@@ -443,57 +451,97 @@ const logThroughput: Scenario = {
     const s: Settings = { ...DEFAULTS, startsecs: 0, autorestart: false };
     settingsLine(ctx, "F", s);
     const lineLen = lineBytes;
-    ctx.note("F", `${mib} MiB; "block": dd bs=64k; "lines": ${PERL ? "perl" : "bun"} printing ${lineLen}-byte lines, one write(2) each. sup opens the file and hands it to the child as its stdout; supervisord reads a pipe and writes stdout_logfile. Time: from the child's own start (date +%s%N before exec) until the file has every byte and status shows the companion exited. "direct" = the same writer with stdout to the file, no supervisor. MB = 10^6 bytes.`);
-    const modes: [string, (dir: string) => string[], boolean][] = [
-      [`block 64 KiB, ${mib} MiB`, () => ["dd", "if=/dev/zero", "bs=64k", `count=${mib * 16}`, "status=none"], false],
-      [`lines of ${lineLen} B, ${mib} MiB`, (dir) => lineWriter(dir, total, lineLen), true],
+    // a block of text: as many whole lines as fit in 64 KiB, one write(2) each (a program's full stdio buffer)
+    const perBlock = Math.floor(65536 / lineLen);
+    ctx.note(
+      "F",
+      `${mib} MiB; "block": dd bs=64k of zeros (no newline at all); "block of lines": ${PERL ? "perl" : "bun"} writing ${perBlock} ${lineLen}-byte lines (${perBlock * lineLen} bytes) in each write(2); "lines": ${lineLen}-byte lines, one write(2) each. Plain cases: sup opens the file and hands it to the child as its stdout (zero copy). "captured" cases: sup reads a pipe (stdout = "capture", log_file, log_console = false, log_max_bytes = 0). supervisord always reads a pipe and writes stdout_logfile (maxbytes=0): each supervisord run is listed under both cases of its writer. Time: from the child's own start (date +%s%N after a go file appears) until the file has every byte and status shows the companion exited. "CPU per 100 MB": the supervisor's own utime+stime (/proc/PID/stat; sup = arbiter + manager) from go until then, per 10^8 bytes. "missing at exit": bytes not yet in the file when status first shows the exit (polled every ~2 ms once the writer is gone); "bytes lost": not in the file at the end. "direct" = the same writer with stdout to the file, no supervisor. MB = 10^6 bytes.`,
+    );
+    const modes: [string, (dir: string) => string[], boolean, number][] = [
+      [`block 64 KiB, ${mib} MiB`, () => ["dd", "if=/dev/zero", "bs=64k", `count=${mib * 16}`, "status=none"], false, total],
+      [`block 64 KiB of ${lineLen}-B lines, ${mib} MiB`, (dir) => lineWriter(dir, total, lineLen, perBlock), true, Math.floor(total / (lineLen * perBlock)) * lineLen * perBlock],
+      [`lines of ${lineLen} B, ${mib} MiB`, (dir) => lineWriter(dir, total, lineLen), true, Math.floor(total / lineLen) * lineLen],
     ];
-    const expected = (lines: boolean) => (lines ? Math.floor(total / lineLen) * lineLen : total);
-    for (const [kase, writer, lines] of modes) {
-      const want = expected(lines);
-      const record = (peer: string, rep: number, ms: number, size: number, file: string, extra: Record<string, unknown> = {}) => {
-        const lost = want - size;
-        let newlines: number | null = null;
-        if (lines) newlines = countNewlines(file);
-        const mbps = size / 1e6 / (ms / 1000);
-        ctx.add({ scenario: "F", case: kase, metric: "throughput", unit: "MB/s", peer, rep, value: mbps, detail: { ms, size, want, newlines, ...extra } });
-        ctx.add({ scenario: "F", case: kase, metric: "bytes lost", unit: "B", peer, rep, value: lost, detail: { newlines, wantNewlines: lines ? Math.floor(want / lineLen) : null } });
-        if (lines && newlines !== want / lineLen) ctx.error("F", peer, kase, `${newlines} newlines in the file, expected ${want / lineLen}`);
-        ctx.log(`F ${kase} ${peer} rep ${rep}: ${mbps.toFixed(0)} MB/s (${(ms / 1000).toFixed(3)} s${"fullMs" in extra ? `; file complete at ${(extra.fullMs as number).toFixed(1)} ms, exit seen at ${ms.toFixed(1)} ms` : ""}), ${size} of ${want} bytes`);
+    for (const [kase, writer, lines, want] of modes) {
+      const caseOf = (m: FMode) => (m === "capture" ? `${kase}, captured` : kase);
+      const record = (cases: string[], peer: string, rep: number, r: { ms: number; size: number; file: string; cpuS?: number; schedS?: number; missingAtExit?: number; fullMs?: number; drainMs?: number | null }) => {
+        const lost = want - r.size;
+        const newlines = lines ? countNewlines(r.file) : null;
+        const mbps = r.size / 1e6 / (r.ms / 1000);
+        const detail = { ms: r.ms, size: r.size, want, newlines, fullMs: r.fullMs, drainMs: r.drainMs, cpuS: r.cpuS, schedS: r.schedS, sharedBy: cases };
+        for (const c of cases) {
+          ctx.add({ scenario: "F", case: c, metric: "throughput", unit: "MB/s", peer, rep, value: mbps, detail });
+          if (r.cpuS !== undefined) ctx.add({ scenario: "F", case: c, metric: "supervisor CPU per 100 MB", unit: "s", peer, rep, value: r.cpuS / (r.size / 1e8), detail });
+          if (r.missingAtExit !== undefined) ctx.add({ scenario: "F", case: c, metric: "bytes missing at exit", unit: "B", peer, rep, value: r.missingAtExit, detail });
+          ctx.add({ scenario: "F", case: c, metric: "bytes lost", unit: "B", peer, rep, value: lost, detail: { newlines, wantNewlines: lines ? Math.floor(want / lineLen) : null } });
+        }
+        if (lines && newlines !== Math.floor(want / lineLen)) ctx.error("F", peer, cases[0]!, `${newlines} newlines in the file, expected ${want / lineLen}`);
+        const cpu = r.cpuS === undefined ? "" : `, supervisor CPU ${r.cpuS.toFixed(2)} s (${(r.cpuS / (r.size / 1e8)).toFixed(3)} s/100 MB)`;
+        const exit = r.missingAtExit === undefined ? "" : `; ${r.missingAtExit} bytes missing when the exit was first seen (${r.drainMs?.toFixed(1)} ms after the writer ended)`;
+        ctx.log(`F ${cases.join(" + ")} ${peer} rep ${rep}: ${mbps.toFixed(0)} MB/s (${(r.ms / 1000).toFixed(3)} s)${cpu}${exit}, ${r.size} of ${want} bytes`);
       };
       await alternate(ctx, reps, async (peer, rep) => {
-        const work = mkdtempSync(join(ctx.tmp, `F-work-`));
-        try {
-          const out = join(work, "out.log");
-          const startFile = join(work, "start");
-          const comp: CompanionDef[] = [{ name: "writer", argv: timed(startFile, writer(work)), stdout: out }];
-          await withInstance(ctx, "F", peer, kase, comp, s, async (inst) => {
-            const deadline = performance.now() + 300_000;
-            let full: number | null = null;
-            while (performance.now() < deadline) {
-              if (full === null && fileSize(out) >= want) full = performance.now();
-              if (full !== null) {
-                const st = await inst.states();
-                if (st[0] && (st[0].state === "EXITED" || st[0].state === "STOPPED" || st[0].state === "FATAL")) break;
+        const fmodes: FMode[] = peer.family === "sup" ? (rep % 2 === 0 ? ["file", "capture"] : ["capture", "file"]) : ["capture"];
+        for (const fmode of fmodes) {
+          const work = mkdtempSync(join(ctx.tmp, `F-work-`));
+          try {
+            const out = join(work, "out.log");
+            const files = { go: join(work, "go"), start: join(work, "start"), end: join(work, "end") };
+            const argv = gated(files, writer(work));
+            const comp: CompanionDef[] =
+              peer.family !== "sup" ? [{ name: "writer", argv, stdout: out }] : fmode === "file" ? [{ name: "writer", argv, stdout: out }] : [{ name: "writer", argv, supToml: [`stdout = "capture"`, `log_file = ${JSON.stringify(out)}`, `log_console = false`, `log_max_bytes = 0`] }];
+            const cases = peer.family === "sup" ? [caseOf(fmode)] : [caseOf("file"), caseOf("capture")];
+            await withInstance(ctx, "F", peer, cases[0]!, comp, s, async (inst) => {
+              await waitAll(inst, 1, running, 30_000);
+              const meter = new CpuMeter(inst.ownPids());
+              writeFileSync(files.go, "");
+              const deadline = performance.now() + 300_000;
+              let full: number | null = null;
+              let writerEnd: number | null = null;
+              let exitSeen: number | null = null;
+              let missingAtExit: number | null = null;
+              while (performance.now() < deadline) {
+                if (full === null && fileSize(out) >= want) full = performance.now();
+                if (writerEnd === null && existsSync(files.end)) writerEnd = performance.now();
+                // status only once the writer is gone: no polling cost while it writes
+                if (writerEnd !== null && exitSeen === null) {
+                  const st = await inst.states();
+                  if (st[0] && (st[0].state === "EXITED" || st[0].state === "STOPPED" || st[0].state === "FATAL")) {
+                    exitSeen = performance.now();
+                    missingAtExit = want - fileSize(out);
+                    if (full === null && missingAtExit <= 0) full = exitSeen;
+                  }
+                }
+                if (full !== null && exitSeen !== null) break;
+                // the exit is seen but bytes are still missing: give the supervisor 10 s more to flush
+                if (exitSeen !== null && performance.now() - exitSeen > 10_000) break;
                 await Bun.sleep(2);
-              } else await Bun.sleep(2);
-            }
-            const end = performance.now();
-            const start = readStartMs(startFile);
-            if (start === null) throw new Error(`${peer.id}: the writer never started`);
-            if (full === null) throw new Error(`${peer.id}: file has ${fileSize(out)} of ${want} bytes after 300 s`);
-            const st = (await inst.states())[0];
-            if (st?.state !== "EXITED") ctx.error("F", peer.id, kase, `writer ended in state ${st?.state}, expected EXITED`);
-            record(peer.id, rep, end - start, fileSize(out), out, { fullMs: full - start });
-          });
-          // baseline: the same writer, stdout straight to a file, no supervisor (once per rep)
-          if (peer === ctx.peers[ctx.peers.length - 1] || ctx.peers.length === 1) {
+              }
+              const end = performance.now();
+              const cpu = meter.stop();
+              const start = readStartMs(files.start);
+              if (start === null) throw new Error(`${peer.id}: the writer never started`);
+              if (exitSeen === null) throw new Error(`${peer.id}: no exit seen after 300 s (file has ${fileSize(out)} of ${want} bytes)`);
+              if (full === null) ctx.error("F", peer.id, cases[0]!, `file has ${fileSize(out)} of ${want} bytes 10 s after the exit was seen`);
+              const st = (await inst.states())[0];
+              if (st?.state !== "EXITED") ctx.error("F", peer.id, cases[0]!, `writer ended in state ${st?.state}, expected EXITED`);
+              record(cases, peer.id, rep, { ms: end - start, size: fileSize(out), file: out, cpuS: cpu.statS, schedS: cpu.schedS, missingAtExit: missingAtExit!, fullMs: full === null ? undefined : full - start, drainMs: writerEnd === null ? null : exitSeen - writerEnd });
+            });
+          } finally {
+            rmSync(work, { recursive: true, force: true });
+          }
+        }
+        // baseline: the same writer, stdout straight to a file, no supervisor (once per rep)
+        if (peer === ctx.peers[ctx.peers.length - 1] || ctx.peers.length === 1) {
+          const work = mkdtempSync(join(ctx.tmp, `F-direct-`));
+          try {
             const dout = join(work, "direct.log");
-            const dstart = join(work, "dstart");
+            const files = { go: join(work, "go"), start: join(work, "start"), end: join(work, "end") };
+            writeFileSync(files.go, "");
             const fd = openSync(dout, "w");
             let p;
             try {
-              p = Bun.spawn(timed(dstart, writer(work)), { stdio: ["ignore", fd, "ignore"] });
+              p = Bun.spawn(gated(files, writer(work)), { stdio: ["ignore", fd, "ignore"] });
             } finally {
               closeSync(fd);
             }
@@ -501,11 +549,11 @@ const logThroughput: Scenario = {
             await p.exited;
             clearTimeout(timer);
             const end = performance.now();
-            const start = readStartMs(dstart);
-            if (start !== null) record("direct", rep, end - start, fileSize(dout), dout);
+            const start = readStartMs(files.start);
+            if (start !== null) record([kase], "direct", rep, { ms: end - start, size: fileSize(dout), file: dout });
+          } finally {
+            rmSync(work, { recursive: true, force: true });
           }
-        } finally {
-          rmSync(work, { recursive: true, force: true });
         }
       });
     }
@@ -733,6 +781,8 @@ export function targets(p: Plan): Target[] {
     { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB`, metric: "throughput", text: ">= 900 MB/s", check: med((m) => m >= 900) },
     { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB`, metric: "bytes lost", text: "0", check: (s) => s.max === 0 },
     { scenario: "F", case: `lines of ${p.F.lineBytes} B, ${p.F.mib} MiB`, metric: "bytes lost", text: "0", check: (s) => s.max === 0 },
+    { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB, captured`, metric: "bytes missing at exit", text: "0", check: (s) => s.max === 0 },
+    { scenario: "F", case: `lines of ${p.F.lineBytes} B, ${p.F.mib} MiB, captured`, metric: "bytes missing at exit", text: "0", check: (s) => s.max === 0 },
     { scenario: "G", case: `exit 1 at once, ${p.G.windowS} s`, metric: "supervisor CPU", text: "<= 0.3 %", check: med((m) => m <= 0.3) },
   ];
   return list;
