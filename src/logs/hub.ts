@@ -9,7 +9,9 @@ import { BoundedWriter } from "../os/log.ts";
 import { pipe } from "../os/libc.ts";
 import { LogFile } from "./file.ts";
 import { LineSplitter, MAX_LINE } from "./lines.ts";
-import { Ring, type LogLine } from "./ring.ts";
+import { MAX_LINES, Ring } from "./ring.ts";
+
+const decoder = new TextDecoder();
 
 export type Stream = "stdout" | "stderr";
 
@@ -139,7 +141,8 @@ export class Logs {
           if (done) break;
           if (!value?.length) continue;
           carry = this.toFile(ch, stream, value, carry);
-          this.toLines(ch, stream, lines.push(value));
+          // one copy per chunk (Bun may reuse its buffer); the ring keeps views of it
+          this.toLines(ch, stream, lines.push(Buffer.from(value)));
         }
       } catch {
         // a read error ends the capture of this pipe; what was read is kept
@@ -187,17 +190,23 @@ export class Logs {
     ch.file.write(bytes);
   }
 
-  private toLines(ch: Channel, stream: Stream, lines: Buffer[]): void {
+  private toLines(ch: Channel, stream: Stream, lines: Uint8Array[]): void {
     if (!lines.length) return;
     const now = Date.now();
     const log = ch.spec.log;
+    const ring = ch.rings[stream];
+    const fileLines = !!log.file && (log.format === "json" || log.timestamps);
+    if (!log.console && !fileLines && !this.followers.size) {
+      // only the ring wants them: bytes, decoded when read; only the last MAX_LINES can stay
+      for (let i = Math.max(0, lines.length - MAX_LINES); i < lines.length; i++) ring.push({ ts: now, bytes: lines[i]! });
+      return;
+    }
     const stamp = log.timestamps || log.format === "json" || this.followers.size ? new Date(now).toISOString() : "";
     let consoleText = "";
     let fileText = "";
-    const fileLines = !!log.file && (log.format === "json" || log.timestamps);
     for (const raw of lines) {
-      const line = raw.toString("utf8");
-      ch.rings[stream].push({ ts: now, line } satisfies LogLine);
+      const line = decoder.decode(raw);
+      ring.push({ ts: now, bytes: raw });
       const entry: LogEntry = { ts: stamp, name: ch.name, stream, line };
       const text = log.format === "json" ? JSON.stringify(entry) : log.timestamps ? `${stamp} ${line}` : line;
       if (log.console) consoleText += log.format === "json" ? `${text}\n` : `${this.prefix(ch)}${text}\n`;

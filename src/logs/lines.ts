@@ -5,44 +5,48 @@
 export const MAX_LINE = 64 * 1024;
 
 export class LineSplitter {
-  private parts: Buffer[] = [];
+  private parts: Uint8Array[] = [];
   private size = 0;
 
-  /** feed a chunk (copied where kept); returns the lines it completed, without their "\n" */
-  push(chunk: Uint8Array): Buffer[] {
-    const out: Buffer[] = [];
+  /**
+   * Feed a chunk; returns the lines it completed, without their "\n". A line that lies wholly in
+   * `chunk` is returned as a view of it: pass a chunk that stays unchanged (a copy of Bun's
+   * buffer) when the lines are kept.
+   */
+  push(chunk: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
     let start = 0;
     for (;;) {
       const nl = chunk.indexOf(10, start);
       const end = nl === -1 ? chunk.length : nl;
-      // take what fits the current line; a full line is emitted as it is
       let piece = chunk.subarray(start, end);
       while (this.size + piece.length > MAX_LINE) {
         const room = MAX_LINE - this.size;
-        this.parts.push(Buffer.from(piece.subarray(0, room)));
+        this.parts.push(piece.subarray(0, room));
         out.push(this.take());
         piece = piece.subarray(room);
       }
       if (nl === -1) {
         if (piece.length) {
-          this.parts.push(Buffer.from(piece));
+          this.parts.push(piece);
           this.size += piece.length;
         }
         return out;
       }
-      this.parts.push(Buffer.from(piece));
-      this.size += piece.length;
-      out.push(this.take());
+      if (this.parts.length) {
+        this.parts.push(piece);
+        out.push(this.take());
+      } else out.push(piece);
       start = nl + 1;
     }
   }
 
   /** at end of stream: the partial last line, if any */
-  flush(): Buffer | null {
+  flush(): Uint8Array | null {
     return this.size || this.parts.length ? this.take() : null;
   }
 
-  private take(): Buffer {
+  private take(): Uint8Array {
     const b = this.parts.length === 1 ? this.parts[0]! : Buffer.concat(this.parts);
     this.parts = [];
     this.size = 0;
