@@ -210,6 +210,7 @@ export const companionFields = {
   stop_signal: signal,
   stop_timeout: seconds,
   reload_timeout: seconds,
+  autostart: z.boolean({ error: "must be true or false" }),
   stdout: outputTo(["capture", "inherit", "null"]),
   stderr: outputTo(["capture", "inherit", "null", "stdout"]),
   cwd: pathString("must be a folder path"),
@@ -283,7 +284,8 @@ export const builtinDefaults = {
   max_restart_delay: 30,
   stop_signal: "SIGTERM",
   stop_timeout: 10,
-  reload_timeout: 10,
+  reload_timeout: null,
+  autostart: true,
   stdout: "capture",
   stderr: "capture",
   cwd: ".",
@@ -307,7 +309,7 @@ export const builtinDefaults = {
 
 /** [defaults] merged over builtinDefaults: every key present, null where nothing is set */
 export type ResolvedDefaults = { [K in keyof RawDefaults]-?: Exclude<RawDefaults[K], undefined> | (K extends OptionalKey ? null : never) };
-type OptionalKey = "user" | "group" | "umask" | "nice" | "max_memory" | "log_file";
+type OptionalKey = "user" | "group" | "umask" | "nice" | "max_memory" | "log_file" | "reload_timeout";
 
 export type Output = { kind: "capture" } | { kind: "inherit" } | { kind: "null" } | { kind: "file"; path: string };
 
@@ -358,8 +360,13 @@ export interface CompanionSpec {
   limits: Limits;
   /** the tree's memory cap in bytes (enforced elsewhere); null = none */
   maxMemoryBytes: number | null;
-  /** stable hash of every field above: the identity reread compares */
+  /** false: stays STOPPED ("not started") until `start` */
+  autostart: boolean;
+  /** stable hash of what shapes the process (command, cwd, env, outputs, user, group, umask,
+   *  nice, limits): a change restarts it at reread */
   hash: string;
+  /** stable hash of everything else (timings, policy, sinks): a change is applied in place */
+  policyHash: string;
 }
 
 export interface SupConfig {

@@ -132,7 +132,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
     }
     const c = { ...defaults, ...parsed.data };
     const env = { ...defaults.env, ...(parsed.data.env ?? {}) };
-    const spec: Omit<CompanionSpec, "hash"> = {
+    const spec: Omit<CompanionSpec, "hash" | "policyHash"> = {
       name,
       command: c.command,
       argv: typeof c.command === "string" ? shellArgv(c.command) : [...c.command],
@@ -143,7 +143,9 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       maxRestartDelayMs: ms(c.max_restart_delay),
       stopSignal: c.stop_signal,
       stopTimeoutMs: ms(c.stop_timeout),
-      reloadTimeoutMs: ms(c.reload_timeout),
+      // a restart's stop waits as long as a stop unless said otherwise (contract §3)
+      reloadTimeoutMs: ms(c.reload_timeout ?? c.stop_timeout),
+      autostart: c.autostart,
       stdout: output(c.stdout, dir) as Output,
       stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(c.stderr, dir),
       cwd: resolve(dir, c.cwd),
@@ -171,7 +173,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // two fds appending to one file interleave fine, but say what is meant
       spec.stderr = { kind: "stdout" };
     }
-    companions.push({ ...spec, hash: hashSpec(spec) });
+    companions.push({ ...spec, hash: hashSpec(spec), policyHash: policyHash(spec) });
   }
 
   const socket = resolve(dir, sup.socket ?? "sup.sock");
@@ -244,8 +246,23 @@ function output(value: string, dir: string): ErrOutput {
   return { kind: "file", path: isAbsolute(value) ? value : resolve(dir, value) };
 }
 
-export function hashSpec(spec: Omit<CompanionSpec, "hash">): string {
-  return createHash("sha256").update(stableJson(spec)).digest("hex").slice(0, 16);
+/** the keys that shape a companion's process (contract §3): a change restarts it at reread */
+const SHAPING = ["command", "argv", "cwd", "env", "stdout", "stderr", "user", "group", "umask", "nice", "limits"] as const;
+
+/** hash of what shapes the process: the identity reread compares to decide a restart */
+export function hashSpec(spec: Omit<CompanionSpec, "hash" | "policyHash">): string {
+  return digest(Object.fromEntries(SHAPING.map((k) => [k, spec[k]])));
+}
+
+/** hash of everything else (timings, policy, sinks, name): a change is applied in place */
+export function policyHash(spec: Omit<CompanionSpec, "hash" | "policyHash">): string {
+  const rest: Record<string, unknown> = { ...spec };
+  for (const k of SHAPING) delete rest[k];
+  return digest(rest);
+}
+
+function digest(v: unknown): string {
+  return createHash("sha256").update(stableJson(v)).digest("hex").slice(0, 16);
 }
 
 function stableJson(v: unknown): string {

@@ -13,6 +13,8 @@ export interface RereadResult {
   added: string[];
   removed: string[];
   restarted: string[];
+  /** only timings, policy or sinks changed: the new settings apply in place, same process */
+  updated: string[];
   unchanged: string[];
   /** what could not be applied (a socket path that cannot be taken); the old setting stays */
   warnings: string[];
@@ -69,6 +71,7 @@ export class Supervisor {
   startAll(): void {
     for (const name of this.order) {
       if (this.shutdown) return; // an essential companion already ended: start nothing more
+      if (!this.companions.get(name)!.spec.autostart) continue; // stays STOPPED, "not started"
       this.submit(name, { type: "start" });
     }
   }
@@ -306,13 +309,14 @@ export class Supervisor {
   /** apply a validated new config as a per-companion diff; unchanged companions are not touched */
   /** what reread(next) would do, changing nothing (`reread --dry-run`) */
   rereadPlan(next: SupConfig): RereadResult {
-    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [], warnings: [] };
+    const result: RereadResult = { added: [], removed: [], restarted: [], updated: [], unchanged: [], warnings: [] };
     const wanted = new Set(next.companions.map((s) => s.name));
     for (const name of this.order) if (!wanted.has(name) && !this.companions.get(name)!.removed) result.removed.push(name);
     for (const spec of next.companions) {
       const c = this.companions.get(spec.name);
       if (!c || c.removed) result.added.push(spec.name);
-      else if (c.spec.hash === spec.hash || c.manualStop || this.shutdown) result.unchanged.push(spec.name);
+      else if (c.spec.hash === spec.hash) (c.spec.policyHash === spec.policyHash ? result.unchanged : result.updated).push(spec.name);
+      else if (c.manualStop || this.shutdown) result.unchanged.push(spec.name);
       else result.restarted.push(spec.name);
     }
     for (const list of Object.values(result)) list.sort();
@@ -320,7 +324,7 @@ export class Supervisor {
   }
 
   reread(next: SupConfig): RereadResult {
-    const result: RereadResult = { added: [], removed: [], restarted: [], unchanged: [], warnings: [] };
+    const result: RereadResult = { added: [], removed: [], restarted: [], updated: [], unchanged: [], warnings: [] };
     const wanted = new Map(next.companions.map((s) => [s.name, s]));
     this.config = next;
     for (const name of [...this.order]) {
@@ -337,13 +341,18 @@ export class Supervisor {
       if (!c) {
         result.added.push(spec.name);
         this.add(spec);
-        if (!this.shutdown) this.submit(spec.name, { type: "start" });
+        if (!this.shutdown && spec.autostart) this.submit(spec.name, { type: "start" });
       } else if (c.removed) {
         // removed earlier, still draining: comes back once the old process is gone
         result.added.push(spec.name);
         this.submit(spec.name, { type: "changed", spec });
       } else if (c.spec.hash === spec.hash) {
-        result.unchanged.push(spec.name);
+        if (c.spec.policyHash === spec.policyHash) result.unchanged.push(spec.name);
+        else {
+          // timings, policy, sinks: in force from now on, for the process that runs
+          this.companions.set(spec.name, { ...c, spec });
+          result.updated.push(spec.name);
+        }
       } else if (c.manualStop || this.shutdown) {
         // a manually stopped companion keeps the new config and stays stopped
         this.companions.set(spec.name, { ...c, spec });

@@ -47,7 +47,7 @@ command = "forever"
 command = "forever"
 `);
   const r = await f.request({ cmd: "reread" });
-  expect(r).toEqual({ ok: true, added: ["alpha", "zeta"], removed: ["gone", "gone2"], restarted: ["change"], unchanged: ["keep"], warnings: [] });
+  expect(r).toEqual({ ok: true, added: ["alpha", "zeta"], removed: ["gone", "gone2"], restarted: ["change"], updated: [], unchanged: ["keep"], warnings: [] });
 
   const changed = await f.waitEntry("change", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.change);
   expect(changed.restart_count).toBe(1);
@@ -72,13 +72,13 @@ command = "tree"
   const before = await f.allRunning(["a", "b"]);
   const r = await f.ctl("reread");
   expect(r.code).toBe(0);
-  expect(r.stdout).toBe("added: -\nremoved: -\nrestarted: -\nunchanged: a, b\n");
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"], warnings: [] });
+  expect(r.stdout).toBe("added: -\nremoved: -\nrestarted: -\nupdated: -\nunchanged: a, b\n");
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], updated: [], unchanged: ["a", "b"], warnings: [] });
   await Bun.sleep(300);
   expect(await f.pids()).toEqual(before);
 });
 
-test("a change of restart_delay alone counts as a change", async () => {
+test("a change of restart_delay alone is updated in place (contract rev 2: policy keys do not restart)", async () => {
   f = new SupFixture(`${HEAD}
 [companions.a]
 command = "forever"
@@ -91,8 +91,8 @@ restart_delay = 1
 command = "forever"
 restart_delay = 2
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["a"], unchanged: [], warnings: [] });
-  await f.waitEntry("a", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== a);
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], updated: ["a"], unchanged: [], warnings: [] });
+  expect((await f.entry("a")).pid).toBe(a!);
 });
 
 test("a manually stopped companion that changed stays stopped, keeps the new config, is listed unchanged", async () => {
@@ -114,7 +114,7 @@ stdout = "a.log"
 [companions.b]
 command = "forever"
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b"], warnings: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], updated: [], unchanged: ["a", "b"], warnings: [] });
   await Bun.sleep(300);
   expect(await f.entry("a")).toMatchObject({ state: "STOPPED", manual_stop: true, pid: null, command: "print-env SUP_T_X" });
   expect((await f.entry("b")).pid).toBe(before.b!);
@@ -199,7 +199,7 @@ command = "forever"
 command = "forever"
 env = { CHANGED = "1" }
 `);
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["c"], restarted: ["b"], unchanged: ["a"], warnings: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["c"], restarted: ["b"], updated: [], unchanged: ["a"], warnings: [] });
   await f.waitEntry("b", "to run with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.b);
   expect((await f.entry("a")).pid).toBe(before.a!);
 });
@@ -221,7 +221,7 @@ stdout = "deaf.log"
 command = "forever"
 `);
   const t0 = performance.now();
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["deaf"], restarted: [], unchanged: ["a"], warnings: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: ["deaf"], restarted: [], updated: [], unchanged: ["a"], warnings: [] });
   // still supervised while it drains
   const draining = await f.status();
   expect(draining.find((e) => e.name === "deaf")?.state).toBe("STOPPING");
@@ -283,11 +283,47 @@ startsecs = 0
 command = "forever"
 startsecs = 0
 `);
-  expect(await f.request({ cmd: "reread", dry_run: true })).toEqual({ ok: true, dry_run: true, added: ["c"], removed: ["b"], restarted: [], unchanged: ["a"], warnings: [] });
+  expect(await f.request({ cmd: "reread", dry_run: true })).toEqual({ ok: true, dry_run: true, added: ["c"], removed: ["b"], restarted: [], updated: [], unchanged: ["a"], warnings: [] });
   const r = await f.ctl("reread", "--dry-run");
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("dry run: nothing changed");
   expect(r.stdout).toContain("added: c");
   expect(await f.pids()).toEqual(before);
   expect((await f.status()).map((e) => e.name)).toEqual(["a", "b"]);
+});
+
+test("a policy-only change is updated in place (same pid); a shaping change restarts; autostart = false stays STOPPED", async () => {
+  f = new SupFixture(`
+[companions.a]
+command = "forever"
+startsecs = 0
+[companions.b]
+command = "forever"
+startsecs = 0
+`);
+  await f.start();
+  const before = await f.allRunning(["a", "b"]);
+  f.write(`
+[companions.a]
+command = "forever"
+startsecs = 0
+restart_delay = 7
+stop_timeout = 3
+[companions.b]
+command = ["forever", "--changed"]
+startsecs = 0
+[companions.later]
+command = "forever"
+autostart = false
+`);
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: ["later"], removed: [], restarted: ["b"], updated: ["a"], unchanged: [], warnings: [] });
+  const b = await f.waitEntry("b", "to run again with a new pid", (e) => e.state === "RUNNING" && e.pid !== before.b);
+  expect(b.restart_count).toBe(1);
+  expect((await f.entry("a")).pid).toBe(before.a!);
+  const later = await f.entry("later");
+  expect(later).toMatchObject({ state: "STOPPED", pid: null, description: "stopped, not started" });
+  // the updated policy is in force: a's next retry waits the new restart_delay
+  process.kill(before.a!, "SIGKILL");
+  const back = await f.waitEntry("a", "to be back", (e) => e.pid !== null && e.pid !== before.a);
+  expect(back.restart_count).toBe(1);
 });

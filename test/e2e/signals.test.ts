@@ -69,7 +69,7 @@ command = "forever"
   expect(after.a).toBe(before.a!);
   expect(after.c).toBe(before.c!);
   // the new setting is in force: a reread now sees nothing to do
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], unchanged: ["a", "b", "c"], warnings: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: [], updated: [], unchanged: ["a", "b", "c"], warnings: [] });
 });
 
 test("SIGHUP with a broken file changes nothing; sup keeps serving", async () => {

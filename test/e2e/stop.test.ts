@@ -185,7 +185,7 @@ env = { V = "${v}" }
   const t0 = performance.now();
   expect(await f.request({ cmd: "restart", name: "cmd" })).toEqual(okReply("cmd restarting"));
   f.write(conf("2"));
-  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["cfg"], unchanged: ["cmd"], warnings: [] });
+  expect(await f.request({ cmd: "reread" })).toEqual({ ok: true, added: [], removed: [], restarted: ["cfg"], updated: [], unchanged: ["cmd"], warnings: [] });
   const a2 = await f.waitEntry("cmd", "to run again", (e) => e.state === "RUNNING" && e.pid !== a.pid, 20_000);
   const b2 = await f.waitEntry("cfg", "to run again", (e) => e.state === "RUNNING" && e.pid !== b.pid, 20_000);
   const took = performance.now() - t0;

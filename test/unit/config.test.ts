@@ -271,8 +271,9 @@ group("a valid config", () => {
   test("built-in defaults, in ms, paths absolute", () => {
     const cfg = valid(validateConfig({ companions: { web: { command: "prog" } } }, FILE));
     expect(cfg).toMatchObject({ file: FILE, dir: "/srv/app", socket: "/srv/app/sup.sock", gracefulTimeoutMs: null, failFast: false });
-    const { hash, ...spec } = cfg.companions[0]!;
+    const { hash, policyHash, ...spec } = cfg.companions[0]!;
     expect(hash).toMatch(/^[0-9a-f]{16}$/);
+    expect(policyHash).toMatch(/^[0-9a-f]{16}$/);
     expect(spec).toEqual({
       name: "web",
       command: "prog",
@@ -285,6 +286,7 @@ group("a valid config", () => {
       stopSignal: "SIGTERM",
       stopTimeoutMs: 10_000,
       reloadTimeoutMs: 10_000,
+      autostart: true,
       stdout: { kind: "capture" },
       stderr: { kind: "capture" },
       cwd: "/srv/app",
@@ -543,39 +545,54 @@ group("the reread hash", () => {
     expect(one(base).hash).toBe(one({ ...base, restart_delay: 1, stop_signal: "TERM" }).hash);
   });
 
+  // contract §3: what shapes the process restarts it; everything else is updated in place
   test.each([
     ["command", { command: "prog b" }],
     ["command as argv", { command: ["prog", "a"] }],
-    ["startsecs", { startsecs: 2 }],
-    ["restart", { restart: "never" }],
-    ["restart_delay", { restart_delay: 2 }],
-    ["backoff", { backoff: "fixed" }],
-    ["success_exit_codes", { success_exit_codes: [0, 2] }],
-    ["max_restarts", { max_restarts: 5 }],
     ["user", { user: "nobody" }],
     ["group", { group: 65534 }],
     ["umask", { umask: "027" }],
     ["nice", { nice: 5 }],
     ["limits", { limits: { nofile: 1024 } }],
     ["a limit's hard value", { limits: { nofile: [1024, 2048] } }],
-    ["max_memory", { max_memory: "512MB" }],
-    ["max_restart_delay", { max_restart_delay: 31 }],
-    ["stop_signal", { stop_signal: "SIGINT" }],
-    ["stop_timeout", { stop_timeout: 11 }],
-    ["reload_timeout", { reload_timeout: 11 }],
     ["stdout", { stdout: "other.log" }],
     ["stderr", { stderr: "stdout" }],
     ["cwd", { cwd: "other" }],
     ["env value", { env: { A: "1", B: "3" } }],
     ["env key", { env: { A: "1", B: "2", C: "" } }],
-    ["essential", { essential: true }],
-  ] as const)("changing %s changes the hash", (_what, change) => {
+  ] as const)("changing %s changes the hash (a restart)", (_what, change) => {
     expect(one({ ...base, ...change }).hash).not.toBe(one(base).hash);
   });
 
-  test("a change through [defaults] changes the hash too", () => {
-    expect(one(base, { defaults: { restart_delay: 5 } }).hash).not.toBe(one(base).hash);
+  test.each([
+    ["startsecs", { startsecs: 2 }],
+    ["restart", { restart: "never" }],
+    ["restart_delay", { restart_delay: 2 }],
+    ["backoff", { backoff: "fixed" }],
+    ["success_exit_codes", { success_exit_codes: [0, 2] }],
+    ["max_restarts", { max_restarts: 5 }],
+    ["max_memory", { max_memory: "512MB" }],
+    ["max_restart_delay", { max_restart_delay: 31 }],
+    ["stop_signal", { stop_signal: "SIGINT" }],
+    ["stop_timeout", { stop_timeout: 11 }],
+    ["reload_timeout", { reload_timeout: 11 }],
+    ["essential", { essential: true }],
+    ["autostart", { autostart: false }],
+    ["log_file", { log_file: "x.log" }],
+  ] as const)("changing %s keeps the hash and changes the policy hash (updated in place)", (_what, change) => {
+    expect(one({ ...base, ...change }).hash).toBe(one(base).hash);
+    expect(one({ ...base, ...change }).policyHash).not.toBe(one(base).policyHash);
+  });
+
+  test("a change through [defaults] counts the same", () => {
+    expect(one(base, { defaults: { restart_delay: 5 } }).policyHash).not.toBe(one(base).policyHash);
     expect(one(base, { defaults: { env: { Z: "1" } } }).hash).not.toBe(one(base).hash);
+  });
+
+  test("reload_timeout defaults to the companion's stop_timeout", () => {
+    expect(one({ ...base, stop_timeout: 3 }).reloadTimeoutMs).toBe(3000);
+    expect(one({ ...base, stop_timeout: 3, reload_timeout: 7 }).reloadTimeoutMs).toBe(7000);
+    expect(one(base, { defaults: { stop_timeout: 4 } }).reloadTimeoutMs).toBe(4000);
   });
 });
 

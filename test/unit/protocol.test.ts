@@ -41,7 +41,7 @@ class FakeApi implements ControlApi {
   commandReply: Reply = { ok: true, message: "web started" };
   rereadResult: { ok: true; result: RereadResult } | { ok: false; error: string } = {
     ok: true,
-    result: { added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"], warnings: [] },
+    result: { added: ["c"], removed: [], restarted: ["b"], updated: [], unchanged: ["a"], warnings: [] },
   };
   throwWith: unknown = null;
 
@@ -150,7 +150,7 @@ test("signal: name and signal checked, the name resolved, group passed through",
 
 test("reread: the diff, or the refusal that keeps the old config", async () => {
   const api = new FakeApi();
-  expect(await handleLine('{"cmd":"reread"}', api)).toEqual({ ok: true, added: ["c"], removed: [], restarted: ["b"], unchanged: ["a"], warnings: [] });
+  expect(await handleLine('{"cmd":"reread"}', api)).toEqual({ ok: true, added: ["c"], removed: [], restarted: ["b"], updated: [], unchanged: ["a"], warnings: [] });
   api.rereadResult = { ok: false, error: 'companions.web.stop_signal: unknown signal "SIGTRM"' };
   const r = await handleLine('{"cmd":"reread","id":7}', api);
   expect(r).toEqual({

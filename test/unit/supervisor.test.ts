@@ -376,8 +376,8 @@ group("reread", () => {
     host.exitOf("d", 0);
     const signalsBefore = host.signals.length;
 
-    const next = makeConfig({ a: { command: "a" }, b: { command: "b", restart_delay: 5 }, d: { command: "d", stop_timeout: 20 }, e: { command: "e" } });
-    expect(sup.reread(next)).toEqual({ added: ["e"], removed: ["c"], restarted: ["b"], unchanged: ["a", "d"], warnings: [] });
+    const next = makeConfig({ a: { command: "a" }, b: { command: "b --new", restart_delay: 5 }, d: { command: "d --new", stop_timeout: 20 }, e: { command: "e" } });
+    expect(sup.reread(next)).toEqual({ added: ["e"], removed: ["c"], restarted: ["b"], updated: [], unchanged: ["a", "d"], warnings: [] });
     expect(sup.current).toBe(next);
 
     // a: untouched, same pid
@@ -414,7 +414,7 @@ group("reread", () => {
   test("the same config again changes nothing", () => {
     const { host, sup } = setup(four);
     sup.startAll();
-    expect(sup.reread(makeConfig(four))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a", "b", "c", "d"], warnings: [] });
+    expect(sup.reread(makeConfig(four))).toEqual({ added: [], removed: [], restarted: [], updated: [], unchanged: ["a", "b", "c", "d"], warnings: [] });
     expect(host.signals).toEqual([]);
     expect(host.procs).toHaveLength(4);
   });
@@ -426,6 +426,7 @@ group("reread", () => {
       added: ["w", "x"],
       removed: ["y", "z"],
       restarted: ["m"],
+      updated: [],
       unchanged: [],
       warnings: [],
     });
@@ -471,8 +472,8 @@ group("reread", () => {
     sup.reread(makeConfig({ a: { command: "a" } }));
     expect(st("c").state).toBe("STOPPING");
     // removing it again while it drains does not list it twice
-    expect(sup.reread(makeConfig({ a: { command: "a" } }))).toEqual({ added: [], removed: [], restarted: [], unchanged: ["a"], warnings: [] });
-    expect(sup.reread(makeConfig({ a: { command: "a" }, c: { command: "c-new" } }))).toEqual({ added: ["c"], removed: [], restarted: [], unchanged: ["a"], warnings: [] });
+    expect(sup.reread(makeConfig({ a: { command: "a" } }))).toEqual({ added: [], removed: [], restarted: [], updated: [], unchanged: ["a"], warnings: [] });
+    expect(sup.reread(makeConfig({ a: { command: "a" }, c: { command: "c-new" } }))).toEqual({ added: ["c"], removed: [], restarted: [], updated: [], unchanged: ["a"], warnings: [] });
     expect(host.spawnsOf("c")).toHaveLength(1);
     expect(host.live("c").map((p) => p.pid)).toEqual([old]);
     expect(sup.names()).toEqual(["a", "c"]);
@@ -583,6 +584,7 @@ group("stopAll", () => {
       added: ["e"],
       removed: [],
       restarted: [],
+      updated: [],
       unchanged: ["a", "b"],
       warnings: [],
     });

@@ -25,7 +25,7 @@ export const reread: Verb = {
       return 1;
     }
     if (dryRun) out("dry run: nothing changed; a reread would do this:\n");
-    for (const k of ["added", "removed", "restarted", "unchanged"] as const) {
+    for (const k of ["added", "removed", "restarted", "updated", "unchanged"] as const) {
       const list = r![k] as string[];
       out(`${k}: ${list.length ? list.join(", ") : "-"}\n`);
     }
