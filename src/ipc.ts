@@ -7,7 +7,22 @@ export type ToArbiter =
   | { t: "stopping"; code: number } // a shutdown began; the manager will exit with `code`
   | { t: "budget"; ms: number } // the stop budget after a (re)load
   | { t: "ready"; socket: string }
-  | { t: "shutdown"; fast: boolean }; // `sup ctl shutdown`: stop sup as on SIGTERM (fast: SIGQUIT)
+  | { t: "shutdown"; fast: boolean } // `sup ctl shutdown`: stop sup as on SIGTERM (fast: SIGQUIT)
+  | { t: "intent"; entries: Intent[] }; // what the operator decided and the counters, as they change
+
+/** what outlives a manager (contract §1 rev 2): the arbiter keeps it and hands it to the next one */
+export interface Intent {
+  name: string;
+  manualStop: boolean;
+  restartCount: number;
+  exitCount: number;
+  lastExitCode: number | null;
+  lastExitSignal: string | null;
+  exitedAt: number | null;
+}
+
+/** what the arbiter tells a new manager, right after spawning it */
+export type ToManager = { t: "intent"; entries: Intent[] };
 
 /** the manager found the config invalid at start */
 export const EXIT_BAD_CONFIG = 2;

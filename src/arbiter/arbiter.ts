@@ -6,7 +6,7 @@ import { loadConfig } from "../config/load.ts";
 import { gracefulBudgetMs } from "../config/validate.ts";
 import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
-import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
+import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
 import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { operatorNofile } from "../os/fds.ts";
@@ -82,6 +82,8 @@ class Arbiter {
   private ready = false;
   private held = new Set<string>();
   private respawnTimer: LongTimer | null = null;
+  /** what the operator decided and the counters, per companion: outlives every manager */
+  private readonly intents = new Map<string, Intent>();
   /** names this sup's cgroup folder and companion markers (SUP_TREE): unique per arbiter */
   readonly instance = `${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   /** wall ms when `sup run` started, for `info` */
@@ -134,6 +136,10 @@ class Arbiter {
       return;
     }
     this.manager = proc;
+    // what the previous manager left: manual stops and counters (empty at first start)
+    try {
+      proc.send({ t: "intent", entries: [...this.intents.values()] } satisfies ToManager);
+    } catch {}
     if (this.stopping) this.forward(this.stopping === "fast" ? "SIGQUIT" : "SIGTERM");
   }
 
@@ -159,6 +165,9 @@ class Arbiter {
         return;
       case "budget":
         this.budgetMs = msg.ms;
+        return;
+      case "intent":
+        for (const e of msg.entries) this.intents.set(e.name, e);
         return;
       case "shutdown":
         this.stop(msg.fast ? "fast" : "graceful", `shutdown${msg.fast ? " --fast" : ""} command`);

@@ -6,6 +6,7 @@ import type { CompanionSpec, ErrOutput } from "../config/schema.ts";
 import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
 import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
+import type { Intent } from "../ipc.ts";
 import { log } from "../os/log.ts";
 import type { Containment, Sample } from "../contain/containment.ts";
 import { withLimits } from "../contain/limits.ts";
@@ -25,7 +26,7 @@ export class BunHost implements Host {
   private readonly nofile = operatorNofile();
 
   constructor(
-    private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; exit: (code: number) => void },
+    private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; intent?: Host["intent"]; exit: (code: number) => void },
     /** tree membership of every run (cgroup or marker mode) */
     readonly contain: Containment,
     /** captured output: pipes, sinks, rings, followers */
@@ -171,6 +172,10 @@ export class BunHost implements Host {
       added.map((g) => ({ ...g, marker: this.contain.markerOf(g.pgid) ?? undefined })),
       removed,
     );
+  }
+
+  intent(entry: Intent): void {
+    this.hooks.intent?.(entry);
   }
 
   stopping(code: number): void {

@@ -3,6 +3,7 @@
 import type { CompanionSpec } from "../config/schema.ts";
 import type { Clock } from "../core/types.ts";
 import type { Sample } from "../contain/containment.ts";
+import type { Intent } from "../ipc.ts";
 
 /**
  * A companion could not be spawned. `transient`: the cause is a shortage that passes (no fds
@@ -51,6 +52,8 @@ export interface Host {
   sampleMany?(pids: number[], budgetMs: number): Map<number, Sample | null>;
   /** process groups the manager now owns, for the arbiter to clean up if the manager dies */
   groups?(added: OwnedGroup[], removed: number[]): void;
+  /** a companion's lasting record changed (manual stop, counters): the arbiter keeps it for the next manager */
+  intent?(entry: Intent): void;
   /** a shutdown began (operator stop or fail-fast) and will end with this exit code */
   stopping?(code: number): void;
   /** the manager is done (shutdown finished): exit with this code */

@@ -14,7 +14,7 @@ import { writable } from "../os/libc.ts";
 import { Logs } from "../logs/hub.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
-import { EXIT_BAD_CONFIG, EXIT_SOCKET, type ToArbiter } from "../ipc.ts";
+import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
 import type { OwnedGroup } from "./host.ts";
 import { Supervisor } from "./supervisor.ts";
 
@@ -26,6 +26,8 @@ import { Supervisor } from "./supervisor.ts";
 const ORPHANED_STOP_MS = 1500;
 /** most bytes of captured lines kept for a console (sup's stdout) that is not being read */
 const CONSOLE_BACKLOG_BYTES = 1024 * 1024;
+/** how long a new manager waits for what the last one left (the arbiter sends it at once) */
+const INTENT_WAIT_MS = 1000;
 /** how often companions with max_memory have their tree's memory looked at */
 const MEMORY_CHECK_MS = 1000;
 
@@ -192,6 +194,19 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       process.exit(code);
     });
   };
+  // what the operator decided, batched per tick for the arbiter (it outlives this manager)
+  const pendingIntent = new Map<string, Intent>();
+  // the arbiter sends what the previous manager left (empty at first start) right after the spawn
+  const inherited = new Promise<Intent[]>((resolve) => {
+    if (!process.send) return resolve([]);
+    const timer = setTimeout(() => resolve([]), INTENT_WAIT_MS);
+    process.on("message", (m) => {
+      const msg = m as ToManager;
+      if (msg?.t !== "intent") return;
+      clearTimeout(timer);
+      resolve(msg.entries);
+    });
+  });
   // batch group changes per tick: cheap at 1000 companions
   let pendingAdd: OwnedGroup[] = [];
   let pendingDel: number[] = [];
@@ -211,6 +226,13 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       }
     },
     stopping: (code) => tell({ t: "stopping", code }),
+    intent: (entry) => {
+      pendingIntent.set(entry.name, entry);
+      if (pendingIntent.size === 1) queueMicrotask(() => {
+        tell({ t: "intent", entries: [...pendingIntent.values()] });
+        pendingIntent.clear();
+      });
+    },
     exit,
   }, contain, logs);
   const sup = new Supervisor(config, host);
@@ -327,6 +349,13 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     log(`stop requested during start-up; starting nothing`);
     return sup.stopAll(early === "fast");
   }
+  const intent = await inherited;
+  if (intent.length) {
+    sup.restoreIntent(intent);
+    const stopped = intent.filter((e) => e.manualStop && sup.has(e.name)).map((e) => e.name);
+    log(`took over from the previous manager: counters of ${intent.length} companion(s)${stopped.length ? `; left stopped as the operator wanted: ${stopped.join(", ")}` : ""}`);
+  }
+  if (sup.stopping) return;
   log(`serving ${config.socket}; starting ${config.companions.length} companion(s)`);
   sup.startAll();
 }

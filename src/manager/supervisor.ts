@@ -6,6 +6,11 @@ import { describe, type StatusEntry } from "../core/describe.ts";
 import { newCompanion, step } from "../core/step.ts";
 import type { Companion, Effect, Event, Reply } from "../core/types.ts";
 import type { Host } from "./host.ts";
+import type { Intent } from "../ipc.ts";
+
+function intentOf(c: Companion): Intent {
+  return { name: c.name, manualStop: c.manualStop, restartCount: c.restartCount, exitCount: c.exitCount, lastExitCode: c.lastExitCode, lastExitSignal: c.lastExitSignal, exitedAt: c.exitedAt };
+}
 import { isDown, startOutcome, stopOutcome, timedOut, Waits, type WaitReply } from "./waits.ts";
 import { SpawnError } from "./host.ts";
 
@@ -71,7 +76,8 @@ export class Supervisor {
   startAll(): void {
     for (const name of this.order) {
       if (this.shutdown) return; // an essential companion already ended: start nothing more
-      if (!this.companions.get(name)!.spec.autostart) continue; // stays STOPPED, "not started"
+      const c = this.companions.get(name)!;
+      if (!c.spec.autostart || c.manualStop) continue; // stays STOPPED: "not started", or stopped by the operator
       this.submit(name, { type: "start" });
     }
   }
@@ -113,7 +119,31 @@ export class Supervisor {
     const r = step(c, event, now);
     this.companions.set(name, r.next);
     reply?.(r.reply);
+    const n = r.next;
+    if (this.host.intent && (n.manualStop !== c.manualStop || n.restartCount !== c.restartCount || n.exitCount !== c.exitCount)) this.host.intent(intentOf(n));
     for (const e of r.effects) this.run(r.next, e);
+  }
+
+  /**
+   * A respawned manager takes over what the last one decided (contract §1 rev 2): manual stops
+   * stay stopped, counters go on. Call before startAll().
+   */
+  restoreIntent(entries: Intent[]): void {
+    for (const e of entries) {
+      const c = this.companions.get(e.name);
+      if (!c) continue;
+      this.companions.set(e.name, {
+        ...c,
+        manualStop: e.manualStop,
+        restartCount: e.restartCount,
+        exitCount: e.exitCount,
+        lastExitCode: e.lastExitCode,
+        lastExitSignal: e.lastExitSignal,
+        exitedAt: e.exitedAt,
+        hasRun: c.hasRun || e.exitCount > 0,
+        reason: e.manualStop ? "stopped manually" : c.reason,
+      });
+    }
   }
 
   private run(c: Companion, e: Effect): void {
