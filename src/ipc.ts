@@ -5,7 +5,7 @@ import type { OwnedGroup } from "./manager/host.ts";
 export type ToArbiter =
   | { t: "groups"; add: OwnedGroup[]; del: number[] } // companion process groups born / gone
   | { t: "stopping"; code: number } // a shutdown began; the manager will exit with `code`
-  | { t: "budget"; ms: number } // the stop budget after a (re)load
+  | { t: "budget"; ms: number; stateFile: string | null } // after a (re)load: the stop budget, and where intent is kept
   | { t: "ready"; socket: string }
   | { t: "shutdown"; fast: boolean } // `sup ctl shutdown`: stop sup as on SIGTERM (fast: SIGQUIT)
   | { t: "intent"; entries: Intent[] }; // what the operator decided and the counters, as they change

@@ -9,6 +9,7 @@ import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
 import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
 import { existsSync, readFileSync } from "node:fs";
+import { StateFile } from "./state.ts";
 import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { childrenOf, descendants, envOf, procInfo } from "../os/proc.ts";
@@ -62,7 +63,7 @@ export async function runArbiter(file: string): Promise<number> {
     log(`stopped (${pending}) before anything started`);
     return 0;
   }
-  arbiter = new Arbiter(file, gracefulBudgetMs(loaded.config));
+  arbiter = new Arbiter(file, gracefulBudgetMs(loaded.config), loaded.config.stateFile);
   return arbiter.run();
 }
 
@@ -83,7 +84,9 @@ class Arbiter {
   private held = new Set<string>();
   private respawnTimer: LongTimer | null = null;
   /** what the operator decided and the counters, per companion: outlives every manager */
-  private readonly intents = new Map<string, Intent>();
+  private readonly intents: Map<string, Intent>;
+  /** [sup] state_file: the same across restarts of sup */
+  private readonly state: StateFile;
   /** names this sup's cgroup folder and companion markers (SUP_TREE): unique per arbiter */
   readonly instance = `${process.pid}-${Math.random().toString(16).slice(2, 8)}`;
   /** wall ms when `sup run` started, for `info` */
@@ -96,7 +99,11 @@ class Arbiter {
   constructor(
     private readonly file: string,
     private budgetMs: number,
-  ) {}
+    stateFile: string | null,
+  ) {
+    this.state = new StateFile(stateFile, log);
+    this.intents = new Map(this.state.load().map((e) => [e.name, e]));
+  }
 
   run(): Promise<number> {
     setChildSubreaper();
@@ -165,9 +172,14 @@ class Arbiter {
         return;
       case "budget":
         this.budgetMs = msg.ms;
+        if (msg.stateFile !== this.state.path) {
+          this.state.path = msg.stateFile;
+          this.state.save(this.intents);
+        }
         return;
       case "intent":
         for (const e of msg.entries) this.intents.set(e.name, e);
+        this.state.save(this.intents);
         return;
       case "shutdown":
         this.stop(msg.fast ? "fast" : "graceful", `shutdown${msg.fast ? " --fast" : ""} command`);
@@ -301,6 +313,7 @@ class Arbiter {
   private exit(code: number): void {
     if (this.done) return;
     this.done = true;
+    this.state.flush();
     this.reapOrphans();
     this.finish(code);
   }

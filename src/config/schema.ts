@@ -256,6 +256,7 @@ export const supSchema = z.strictObject(
     socket: pathString("must be a socket path").optional(),
     socket_group: z.union([z.string().min(1), z.number().int().min(0)], { error: "must be a group name or id" }).optional(),
     status_socket: pathString("must be a socket path").optional(),
+    state_file: pathString("must be a file path").optional(),
     graceful_timeout: secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost).optional(),
     fail_fast: z.boolean({ error: "must be true or false" }).optional(),
   },
@@ -378,6 +379,8 @@ export interface SupConfig {
   socketGid: number | null;
   /** a second, read-only socket (mode 0666): status, info, version, wait, logs, events, metrics */
   statusSocket: string | null;
+  /** where manual stops and counters are kept across restarts of sup (null: only across manager respawns) */
+  stateFile: string | null;
   /** null: slowest stop_timeout + 5 s */
   gracefulTimeoutMs: number | null;
   failFast: boolean;

@@ -204,6 +204,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       socket,
       socketGid,
       statusSocket,
+      stateFile: sup.state_file === undefined ? null : resolve(dir, sup.state_file),
       gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
       failFast: sup.fail_fast ?? false,
       companions,
@@ -277,7 +278,7 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "socket_group", "status_socket", "graceful_timeout", "fail_fast"];
+const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "socket_group", "status_socket", "state_file", "graceful_timeout", "fail_fast"];
 function suggest(key: string, known: readonly string[]): string {
   let best: string | undefined;
   let bestD = 3;

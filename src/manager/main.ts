@@ -268,7 +268,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       config = applied;
       sup.adoptConfig(config);
       afterReread();
-      tell({ t: "budget", ms: gracefulBudgetMs(config) });
+      tell({ t: "budget", ms: gracefulBudgetMs(config), stateFile: config.stateFile });
       log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
       return { ok: true as const, result };
     });
@@ -343,7 +343,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   watchMemory();
   afterReread = watchMemory;
 
-  tell({ t: "budget", ms: gracefulBudgetMs(config) });
+  tell({ t: "budget", ms: gracefulBudgetMs(config), stateFile: config.stateFile });
   tell({ t: "ready", socket: config.socket });
   if (early) {
     log(`stop requested during start-up; starting nothing`);

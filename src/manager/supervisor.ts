@@ -120,7 +120,10 @@ export class Supervisor {
     this.companions.set(name, r.next);
     reply?.(r.reply);
     const n = r.next;
-    if (this.host.intent && (n.manualStop !== c.manualStop || n.restartCount !== c.restartCount || n.exitCount !== c.exitCount)) this.host.intent(intentOf(n));
+    // what outlives this manager: an operator's stop/start and the counters — never the stops of
+    // a shutdown, a fast stop or a removal (sup's next start must not find everything "stopped")
+    const sideEffectStop = (event.type === "stop" && event.kind !== undefined && event.kind !== "manual") || event.type === "kill";
+    if (this.host.intent && !sideEffectStop && !this.shutdown && (n.manualStop !== c.manualStop || n.restartCount !== c.restartCount || n.exitCount !== c.exitCount)) this.host.intent(intentOf(n));
     for (const e of r.effects) this.run(r.next, e);
   }
 

@@ -41,3 +41,40 @@ startsecs = 0
   // and it starts when asked
   expect((await f.request({ cmd: "start", name: "off", wait: true })).ok).toBe(true);
 });
+
+test("with [sup] state_file, manual stops and counters survive a restart of sup; a corrupt file is ignored", async () => {
+  const conf = `
+[sup]
+state_file = "sup.state"
+[companions.kept]
+command = "forever"
+startsecs = 0
+[companions.off]
+command = "forever"
+startsecs = 0
+`;
+  f = new SupFixture(conf);
+  await f.start();
+  await f.allRunning(["kept", "off"]);
+  expect((await f.request({ cmd: "restart", name: "kept", wait: true })).ok).toBe(true);
+  expect((await f.request({ cmd: "stop", name: "off", wait: true })).ok).toBe(true);
+  f.signal("SIGTERM");
+  expect(await f.waitExit()).toBe(0);
+  const saved = JSON.parse(f.read("sup.state"));
+  expect(saved.version).toBe(1);
+  expect(saved.companions.find((c: { name: string }) => c.name === "off").manualStop).toBe(true);
+
+  // the same folder, a new sup: off stays stopped, kept's counter goes on
+  await f.start();
+  const kept = await f.waitState("kept", "RUNNING");
+  expect(kept.restart_count).toBe(1);
+  expect(await f.entry("off")).toMatchObject({ state: "STOPPED", manual_stop: true });
+  f.signal("SIGTERM");
+  expect(await f.waitExit()).toBe(0);
+
+  // a corrupt file: said in the log, ignored, everything starts
+  f.write("{not json", "sup.state");
+  await f.start();
+  await f.allRunning(["kept", "off"]);
+  await f.waitOutput(/state_file .*sup\.state: ignored, it is corrupt/);
+});
