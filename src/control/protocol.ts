@@ -26,6 +26,10 @@ export interface ControlApi {
   waitFor?(names: string[], want: "ready" | "stopped", timeoutMs: number, signal: AbortSignal | undefined): Promise<Reply & { state?: string; companions?: unknown[] }>;
   /** stop sup as on SIGTERM (fast: SIGQUIT), after this reply is out */
   shutdown?(fast: boolean): Reply;
+  /** send every state change and lifecycle event; returns the unsubscribe */
+  events?(send: (e: Json) => void): () => void;
+  /** the Prometheus text exposition, sampled now */
+  metrics?(): string;
   /** the last `lines` captured lines of `names` (null: all) on `streams`, oldest first */
   logs?(names: string[] | null, lines: number, streams: ("stdout" | "stderr")[]): Json[];
   /** send every new captured line of `names` (null: all) on `streams`; returns the unsubscribe */
@@ -147,6 +151,17 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       for (const l of backlog) stream.send(l);
       stream.onClose(api.follow(names, streams, (l) => stream.send(l)));
       return { ok: true, streaming: true };
+    }
+    case "events": {
+      if (!api.events) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      if (!ctx.openStream) return errorReply("this connection cannot stream", "BAD_REQUEST");
+      const stream = ctx.openStream();
+      stream.onClose(api.events((e) => stream.send(e)));
+      return { ok: true, streaming: true };
+    }
+    case "metrics": {
+      if (!api.metrics) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      return { ok: true, text: api.metrics() };
     }
     case "shutdown": {
       if (!api.shutdown) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");

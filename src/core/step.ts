@@ -367,7 +367,8 @@ export function step(c: Companion, ev: Event, now: Clock): StepResult {
   return r;
 }
 
-function why(ev: Event, before: Companion, after: Companion): string {
+/** why a transition happened, in the words of the log line (also the `reason` of an event) */
+export function why(ev: Event, before: Companion, after: Companion): string {
   switch (ev.type) {
     case "exited":
       return `${exitText(ev.code, ev.signal)}, pid ${ev.pid}${after.state === "FATAL" ? `; ${after.reason}` : ""}`;

@@ -12,6 +12,10 @@ import { Containment } from "../contain/containment.ts";
 import { BoundedWriter, log, setLogRole } from "../os/log.ts";
 import { writable } from "../os/libc.ts";
 import { Logs } from "../logs/hub.ts";
+import { EventHub } from "../observe/events.ts";
+import { metricsText } from "../observe/metrics.ts";
+import { serveMetrics } from "../observe/http.ts";
+import type { Json } from "../control/protocol.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
@@ -182,12 +186,14 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   };
 
   let server: { stop(): void } | null = null;
+  let metricsServer: { stop(force?: boolean): void } | null = null;
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
     server?.stop();
     status?.stop();
+    metricsServer?.stop(true);
     // nothing of any companion outlives the manager: escaped orphans included
     void contain.killEverything().finally(() => {
       log(`all companions stopped; exiting with ${code}`);
@@ -236,6 +242,19 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     exit,
   }, contain, logs);
   const sup = new Supervisor(config, host);
+  // the event stream: every state change and sup's own lifecycle (nothing is built without a subscriber)
+  const events = new EventHub();
+  sup.onTransition((e) => events.emit(() => ({ ...e })));
+  const lifecycle = (event: string, extra: Json = {}) => events.emit(() => ({ ts: new Date().toISOString(), event, ...extra }));
+  const managerRestarts = Math.max(0, Number(process.env.SUP_MANAGER_GENERATION || 1) - 1);
+  const metrics = () => {
+    const cpu = sup.cpuSeconds();
+    return metricsText(
+      sup.status().map((e) => ({ ...e, cpuSeconds: cpu.get(e.name) ?? null })),
+      managerRestarts,
+      VERSION,
+    );
+  };
 
   let rereads = Promise.resolve();
   let afterReread: () => void = () => {};
@@ -269,7 +288,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       sup.adoptConfig(config);
       afterReread();
       tell({ t: "budget", ms: gracefulBudgetMs(config), stateFile: config.stateFile });
-      log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
+      log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] updated [${result.updated}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
+      lifecycle("reload", { added: result.added, removed: result.removed, restarted: result.restarted, updated: result.updated });
       return { ok: true as const, result };
     });
     rereads = run.then(() => undefined, () => undefined);
@@ -285,6 +305,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     logs: (names, lines, streams) => logs.query(names, lines, streams).map((e) => ({ ...e })),
     follow: (names, streams, send) => logs.follow({ names: names ? new Set(names) : null, streams: new Set(streams), send: (e) => send({ ...e }) }),
     waitFor: (names, want, timeoutMs, signal) => sup.waitFor(names, want, timeoutMs, signal),
+    events: (send) => events.subscribe(send),
+    metrics,
     shutdown: (fast) => {
       // the arbiter stops sup as on SIGTERM/SIGQUIT (and exits 0); this reply goes out first
       log(`shutdown${fast ? " --fast" : ""} requested over the control socket`);
@@ -321,7 +343,21 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     if (problem) log(problem); // the read-only socket is a convenience: sup runs without it
   }
 
-  onStop = (fast, capMs) => sup.stopAll(fast, 0, capMs);
+  // GET /metrics over HTTP ([sup] metrics = "host:port"), sampled per scrape
+  if (config.metrics) {
+    try {
+      metricsServer = serveMetrics(config.metrics, metrics);
+      log(`metrics on http://${config.metrics}/metrics`);
+    } catch (e) {
+      log(`cannot serve metrics on ${config.metrics}: ${(e as Error).message}`);
+      process.exit(EXIT_SOCKET);
+    }
+  }
+
+  onStop = (fast, capMs) => {
+    lifecycle("shutdown", { fast });
+    sup.stopAll(fast, 0, capMs);
+  };
   onHup = () => {
     log("SIGHUP: rereading config");
     void reread();
@@ -345,6 +381,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
 
   tell({ t: "budget", ms: gracefulBudgetMs(config), stateFile: config.stateFile });
   tell({ t: "ready", socket: config.socket });
+  lifecycle("manager_started", { pid: process.pid, restarts: managerRestarts });
   if (early) {
     log(`stop requested during start-up; starting nothing`);
     return sup.stopAll(early === "fast");

@@ -3,7 +3,7 @@
 // server and signal handlers only submit events and read snapshots.
 import type { CompanionSpec, SupConfig } from "../config/schema.ts";
 import { describe, type StatusEntry } from "../core/describe.ts";
-import { newCompanion, step } from "../core/step.ts";
+import { newCompanion, step, why } from "../core/step.ts";
 import type { Companion, Effect, Event, Reply } from "../core/types.ts";
 import type { Host } from "./host.ts";
 import type { Intent } from "../ipc.ts";
@@ -40,6 +40,16 @@ function megabytes(n: number): string {
   return n >= 1e9 ? `${Math.round(n / 1e8) / 10}GB` : `${Math.round(n / 1e6)}MB`;
 }
 
+/** one state change, as the event stream carries it (contract §5 events) */
+export interface Transition {
+  ts: string;
+  name: string;
+  from: string;
+  to: string;
+  reason: string;
+  pid: number | null;
+}
+
 type Queued = { name: string; event: Event; reply?: (r: Reply | undefined) => void };
 
 export class Supervisor {
@@ -50,6 +60,8 @@ export class Supervisor {
   private draining = false;
   private armedAt: number | null = null;
   private shutdown: { code: number; fast: boolean } | null = null;
+  /** who hears of every state change (the event stream); nothing is built without one */
+  private readonly transitions = new Set<(e: Transition) => void>();
   /** replies waiting for an outcome, checked after every drain */
   private readonly waits = new Waits((n) => this.companions.get(n));
   /** companions whose due deadline waits for an exit already under way: since (mono ms) */
@@ -120,6 +132,10 @@ export class Supervisor {
     this.companions.set(name, r.next);
     reply?.(r.reply);
     const n = r.next;
+    if (n.state !== c.state && this.transitions.size) {
+      const e: Transition = { ts: new Date(now.wall).toISOString(), name, from: c.state, to: n.state, reason: why(event, c, n), pid: n.pid ?? c.pid };
+      for (const fn of this.transitions) fn(e);
+    }
     // what outlives this manager: an operator's stop/start and the counters — never the stops of
     // a shutdown, a fast stop or a removal (sup's next start must not find everything "stopped")
     const sideEffectStop = (event.type === "stop" && event.kind !== undefined && event.kind !== "manual") || event.type === "kill";
@@ -292,6 +308,22 @@ export class Supervisor {
     const ms = timeoutMs ?? (cmd === "stop" ? spec.stopTimeoutMs : (cmd === "restart" ? spec.reloadTimeoutMs : draining) + spec.startsecsMs) + WAIT_MARGIN_MS;
     const outcome = cmd === "stop" ? stopOutcome(name) : startOutcome(name, before, cmd === "start" ? "started" : "restarted");
     return this.waits.add(outcome, ms, (get) => timedOut(name, get, ms / 1000), signal);
+  }
+
+  /** hear of every state change until the returned function is called */
+  onTransition(fn: (e: Transition) => void): () => void {
+    this.transitions.add(fn);
+    return () => this.transitions.delete(fn);
+  }
+
+  /** CPU seconds of each running companion's tree (cached samples, for metrics) */
+  cpuSeconds(): Map<string, number | null> {
+    const out = new Map<string, number | null>();
+    for (const n of this.order) {
+      const c = this.companions.get(n)!;
+      out.set(n, c.pid === null ? null : (this.host.sample?.(c.pid)?.cpuSeconds ?? null));
+    }
+    return out;
   }
 
   /** replies waiting for an outcome right now (info's `waiting_replies`) */
