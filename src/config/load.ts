@@ -3,12 +3,14 @@
 import { readFileSync } from "node:fs";
 import { duplicateCompanions, validateConfig, type ConfigResult } from "./validate.ts";
 import { systemAccounts } from "../os/users.ts";
+import type { EnvFileRead, EnvSource } from "./env.ts";
 
 export { configPath } from "./path.ts";
 
 let importCounter = 0;
 
-export async function loadConfig(file: string): Promise<ConfigResult> {
+/** `vars`: sup's own environment, which `${VAR}` in the config is expanded from */
+export async function loadConfig(file: string, vars: Readonly<Record<string, string | undefined>> = process.env): Promise<ConfigResult> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -34,7 +36,32 @@ export async function loadConfig(file: string): Promise<ConfigResult> {
     return { ok: false, problems };
   }
   // user / group are checked against this machine: sup must be root, the names must exist
-  return validateConfig(raw, file, text, { uid: process.getuid?.() ?? 0, accounts: () => systemAccounts() });
+  return validateConfig(raw, file, text, { uid: process.getuid?.() ?? 0, accounts: () => systemAccounts() }, envFiles(vars));
+}
+
+/**
+ * sup's own environment and the env files, each read once per load: every companion naming a
+ * file sees the same contents, and a change to them shows at the next reread (contract §12).
+ */
+function envFiles(vars: Readonly<Record<string, string | undefined>>): EnvSource {
+  const cache = new Map<string, EnvFileRead>();
+  return {
+    vars,
+    read(path) {
+      let r = cache.get(path);
+      if (!r) {
+        try {
+          r = { ok: true, text: readFileSync(path, "utf8") };
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a folder" : code === "EACCES" ? "permission denied" : (e as Error).message;
+          r = { ok: false, missing: code === "ENOENT", why };
+        }
+        cache.set(path, r);
+      }
+      return r;
+    },
+  };
 }
 
 /** Bun.TOML.parse errors carry no line; importing the file as TOML does. */

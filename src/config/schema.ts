@@ -195,6 +195,13 @@ const outputTo = (keywords: string[]) =>
   });
 
 
+/** env_file: a dotenv file or a list of them; "-path" is optional (contract §12) */
+const envFiles = z
+  .union([pathString("must be a file path or a list of them"), z.array(pathString("must be a file path"), { error: "must be a file path or a list of them" })], {
+    error: "must be a file path or a list of them",
+  })
+  .transform((v) => (typeof v === "string" ? [v] : v));
+
 const exitCodesMessage = { error: "must be a list of exit codes (whole numbers 0-255), e.g. [0, 2]" };
 const exitCodes = z
   .array(z.number(exitCodesMessage).int(exitCodesMessage).min(0, exitCodesMessage).max(255, exitCodesMessage), exitCodesMessage)
@@ -215,6 +222,7 @@ export const companionFields = {
   stderr: outputTo(["capture", "inherit", "null", "stdout"]),
   cwd: pathString("must be a folder path"),
   env,
+  env_file: envFiles,
   essential: z.boolean({ error: "must be true or false" }),
   success_exit_codes: exitCodes,
   max_restarts: z.number({ error: "must be a whole number >= 0 (0 = never give up)" }).int({ error: "must be a whole number >= 0 (0 = never give up)" }).min(0, { error: "must be a whole number >= 0 (0 = never give up)" }),
@@ -291,6 +299,7 @@ export const builtinDefaults = {
   stderr: "capture",
   cwd: ".",
   env: {},
+  env_file: [],
   essential: false,
   success_exit_codes: [0],
   max_restarts: 0,

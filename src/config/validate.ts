@@ -19,6 +19,7 @@ import {
   type SupConfig,
 } from "./schema.ts";
 import { findGroup, resolveIdentity, type Accounts } from "../os/users.ts";
+import { companionEnv, noFiles, type EnvSource } from "./env.ts";
 
 export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[] };
 
@@ -36,7 +37,8 @@ export interface SystemView {
   accounts: () => Accounts;
 }
 
-export function validateConfig(raw: unknown, file: string, text?: string, system?: SystemView): ConfigResult {
+/** `envSource`: sup's own environment and the env files' text (contract §3 interpolation) */
+export function validateConfig(raw: unknown, file: string, text?: string, system?: SystemView, envSource: EnvSource = noFiles()): ConfigResult {
   const dir = resolve(file, "..");
   const lines = text === undefined ? undefined : keyLines(text);
   const problems: string[] = [];
@@ -131,11 +133,18 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       continue;
     }
     const c = { ...defaults, ...parsed.data };
-    const env = { ...defaults.env, ...(parsed.data.env ?? {}) };
+    // a key the companion does not set comes from [defaults]: its problems are reported there, once
+    const where = (key: string) => (parsed.data[key as keyof typeof parsed.data] !== undefined ? [...path, key] : ["defaults", key]);
+    const built = companionEnv(
+      { name, dir, defaultsEnv: defaults.env, envFiles: c.env_file, envFilesAt: where("env_file"), env: parsed.data.env ?? {}, envAt: [...path, "env"] },
+      envSource,
+    );
+    const { env, expand } = built;
     const spec: Omit<CompanionSpec, "hash" | "policyHash"> = {
       name,
       command: c.command,
-      argv: typeof c.command === "string" ? shellArgv(c.command) : [...c.command],
+      // a string command is left to the shell, which expands it with the companion's env
+      argv: typeof c.command === "string" ? shellArgv(c.command) : c.command.map((a, i) => expand(a, [...path, "command", i])),
       startsecsMs: ms(c.startsecs),
       restart: c.restart,
       restartDelayMs: ms(c.restart_delay),
@@ -146,9 +155,9 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // a restart's stop waits as long as a stop unless said otherwise (contract §3)
       reloadTimeoutMs: ms(c.reload_timeout ?? c.stop_timeout),
       autostart: c.autostart,
-      stdout: output(c.stdout, dir) as Output,
-      stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(c.stderr, dir),
-      cwd: resolve(dir, c.cwd),
+      stdout: output(expand(c.stdout, where("stdout")), dir) as Output,
+      stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(expand(c.stderr, where("stderr")), dir),
+      cwd: resolve(dir, expand(c.cwd, where("cwd"))),
       env,
       essential: c.essential,
       successExitCodes: c.success_exit_codes,
@@ -162,13 +171,15 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       maxMemoryBytes: c.max_memory,
       log: {
         console: c.log_console,
-        file: c.log_file === null ? null : resolve(dir, c.log_file.replaceAll("{name}", name)),
+        file: c.log_file === null ? null : resolve(dir, expand(c.log_file, where("log_file")).replaceAll("{name}", name)),
         maxBytes: c.log_max_bytes,
         backups: c.log_backups,
         timestamps: c.log_timestamps,
         format: c.log_format,
       },
     };
+    // env, env files and every ${...} expanded above
+    for (const p of built.problems) (p.path[0] === "defaults" ? reportOnce : report)(p.path, p.message);
     if (spec.stdout.kind === "file" && spec.stderr.kind === "file" && spec.stdout.path === spec.stderr.path) {
       // two fds appending to one file interleave fine, but say what is meant
       spec.stderr = { kind: "stdout" };

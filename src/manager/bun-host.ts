@@ -43,7 +43,8 @@ export class BunHost implements Host {
   }
 
   spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number {
-    const env = { ...this.baseEnv, ...spec.env };
+    // SUP_NAME last: the companion's name as sup knows it, whatever the env says (contract §3)
+    const env = { ...this.baseEnv, ...spec.env, SUP_NAME: spec.name };
     checkCwd(spec.cwd);
     const free = this.fds.free();
     if (free < FD_RESERVE + 4) {
