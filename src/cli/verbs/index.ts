@@ -17,10 +17,11 @@ import { signal } from "./signal.ts";
 import { start } from "./start.ts";
 import { status } from "./status.ts";
 import { stop } from "./stop.ts";
+import { top } from "./top.ts";
 import { version } from "./version.ts";
 import { wait } from "./wait.ts";
 
 /** the manager verbs: `sup ctl VERB` and `sup VERB` */
-export const CTL_VERBS: readonly Verb[] = [status, start, stop, restart, reread, signal, wait, logs, events, scale, info, shutdown, metrics];
+export const CTL_VERBS: readonly Verb[] = [status, start, stop, restart, reread, signal, wait, logs, events, scale, info, shutdown, metrics, top];
 /** sup's own verbs (ctl is the dispatcher, not in this list) */
 export const TOP_VERBS: readonly Verb[] = [run, check, completion, version, complete];
