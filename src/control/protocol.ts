@@ -26,6 +26,8 @@ export interface ControlApi {
   waitFor?(names: string[], want: "ready" | "stopped", timeoutMs: number, signal: AbortSignal | undefined): Promise<Reply & { state?: string; companions?: unknown[] }>;
   /** stop sup as on SIGTERM (fast: SIGQUIT), after this reply is out */
   shutdown?(fast: boolean): Reply;
+  /** NAME.1 … NAME.N when NAME has instances (a command on NAME acts on all), else null */
+  instancesOf?(name: string): string[] | null;
   /** send every state change and lifecycle event; returns the unsubscribe */
   events?(send: (e: Json) => void): () => void;
   /** the Prometheus text exposition, sampled now */
@@ -96,35 +98,30 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
   if (ctx.readOnly && !READ_ONLY.has(cmd)) return errorReply(`'${cmd}' is not allowed on the read-only status socket`, "FORBIDDEN");
   switch (cmd) {
     case "status": {
-      let names: string[] | undefined;
-      if (r.names !== undefined && r.names !== null) {
-        if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
-        const unknown = r.names.find((n) => !api.has(n));
-        if (unknown !== undefined) return errorReply(`unknown companion ${unknown}`, "BAD_NAME");
-        names = r.names;
-      }
-      return { ok: true, companions: api.status(names) };
+      const names = namesOf(r, api);
+      if (isReply(names)) return names;
+      return { ok: true, companions: api.status(names ?? undefined) };
     }
     case "start":
     case "stop":
     case "restart": {
       if (typeof r.name !== "string") return errorReply(`'${cmd}' requires a 'name'`, "BAD_REQUEST");
-      if (r.wait === true && api.commandWait) {
-        const t = timeoutOf(r);
-        if (t !== undefined && typeof t !== "number") return t;
-        return replyOf(await api.commandWait(cmd, r.name, t, ctx.signal));
-      }
-      return replyOf(api.command(cmd, r.name));
+      // NAME with instances acts on NAME.1 … NAME.N, together; one combined reply
+      const targets = api.has(r.name) ? [r.name] : (api.instancesOf?.(r.name) ?? []);
+      if (!targets.length) return replyOf(api.command(cmd, r.name)); // the unknown-name reply
+      const t = r.wait === true ? timeoutOf(r) : undefined;
+      if (t !== undefined && typeof t !== "number") return t;
+      const one = async (name: string) => (r.wait === true && api.commandWait ? api.commandWait(cmd, name, t, ctx.signal) : api.command(cmd, name));
+      const replies = await Promise.all(targets.map(one));
+      if (replies.length === 1) return replyOf(replies[0]!);
+      const failed = replies.find((x) => !x.ok);
+      return replyOf({ ok: !failed, message: replies.map((x) => x.message).join("; "), ...(failed ? { code: failed.code } : {}) });
     }
     case "wait": {
       if (!api.waitFor) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
-      let names = api.names();
-      if (r.names !== undefined && r.names !== null) {
-        if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
-        const unknown = r.names.find((n) => !api.has(n));
-        if (unknown !== undefined) return errorReply(`unknown companion ${unknown}`, "BAD_NAME");
-        names = r.names;
-      }
+      const asked = namesOf(r, api);
+      if (isReply(asked)) return asked;
+      const names = asked ?? api.names();
       const want = r.for ?? "ready";
       if (want !== "ready" && want !== "stopped") return errorReply(`'for' must be "ready" or "stopped"`, "BAD_REQUEST");
       const t = timeoutOf(r);
@@ -133,13 +130,8 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
     }
     case "logs": {
       if (!api.logs) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
-      let names: string[] | null = null;
-      if (r.names !== undefined && r.names !== null) {
-        if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
-        const unknown = r.names.find((n) => !api.has(n));
-        if (unknown !== undefined) return errorReply(`unknown companion ${unknown}`, "BAD_NAME");
-        names = r.names;
-      }
+      const names = namesOf(r, api);
+      if (isReply(names)) return names;
       const lines = r.lines ?? LOGS_DEFAULT_LINES;
       if (typeof lines !== "number" || !Number.isInteger(lines) || lines < 0) return errorReply("'lines' must be a whole number >= 0", "BAD_REQUEST");
       const streams = (r.streams ?? ["stdout", "stderr"]) as unknown;
@@ -172,8 +164,12 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       if (typeof r.signal !== "string" && typeof r.signal !== "number") return errorReply("'signal' requires a 'signal'", "BAD_REQUEST");
       const sig = parseSignal(r.signal);
       if (!sig) return errorReply(`unknown signal ${JSON.stringify(r.signal)}`, "BAD_SIGNAL");
-      if (!api.has(r.name)) return errorReply(`unknown companion ${r.name}`, "BAD_NAME");
-      return replyOf(api.signal(r.name, sig, r.group === true));
+      const targets = api.has(r.name) ? [r.name] : (api.instancesOf?.(r.name) ?? []);
+      if (!targets.length) return errorReply(`unknown companion ${r.name}`, "BAD_NAME");
+      const replies = targets.map((n) => api.signal(n, sig, r.group === true));
+      if (replies.length === 1) return replyOf(replies[0]!);
+      const failed = replies.find((x) => !x.ok);
+      return replyOf({ ok: !failed, message: replies.map((x) => x.message).join("; "), ...(failed ? { code: failed.code } : {}) });
     }
     case "reread": {
       const dryRun = r.dry_run === true;
@@ -192,6 +188,26 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
 }
 
 /** the wire form of a Reply: ok and message, or the error envelope; extra keys (state, companions) kept */
+/**
+ * An optional "names" list: absent (null), the names with each NAME that has instances
+ * replaced by NAME.1 … NAME.N, or an error reply (not a list of strings, an unknown name).
+ */
+function namesOf(r: Json, api: ControlApi): string[] | null | Json {
+  if (r.names === undefined || r.names === null) return null;
+  if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
+  const out: string[] = [];
+  for (const n of r.names as string[]) {
+    if (api.has(n)) out.push(n);
+    else if (api.instancesOf?.(n)?.length) out.push(...api.instancesOf(n)!);
+    else return errorReply(`unknown companion ${n}`, "BAD_NAME");
+  }
+  return [...new Set(out)];
+}
+
+function isReply(v: string[] | null | Json): v is Json {
+  return v !== null && !Array.isArray(v);
+}
+
 function replyOf(r: Reply & { state?: string; companions?: unknown[] }): Json {
   const { ok, message, code, ...extra } = r as Reply & Json;
   return ok ? { ok: true, message, ...extra } : errorReply(message, (code as Reply["code"]) ?? "INTERNAL", extra);

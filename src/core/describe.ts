@@ -111,7 +111,7 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
     health: null,
     waiting_for: [],
     last_stderr: lastStderr,
-    instance: null,
+    instance: c.spec.instance,
   };
 }
 

@@ -44,7 +44,9 @@ export class BunHost implements Host {
 
   spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number {
     // SUP_NAME last: the companion's name as sup knows it, whatever the env says (contract §3)
-    const env = { ...this.baseEnv, ...spec.env, SUP_NAME: spec.name };
+    const env: Record<string, string> = { ...this.baseEnv, ...spec.env, SUP_NAME: spec.name };
+    if (spec.instance !== null) env.SUP_INSTANCE = String(spec.instance);
+    else delete env.SUP_INSTANCE; // never an outer sup's
     checkCwd(spec.cwd);
     const free = this.fds.free();
     if (free < FD_RESERVE + 4) {

@@ -299,6 +299,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const api: ControlApi = {
     names: () => sup.names(),
     has: (n) => sup.has(n),
+    instancesOf: (n) => sup.instancesOf(n),
     status: (names) => sup.status(names),
     command: (cmd, name) => sup.command(cmd, name),
     commandWait: (cmd, name, timeoutMs, signal) => sup.commandWait(cmd, name, timeoutMs, signal),

@@ -267,6 +267,15 @@ export class Supervisor {
     return [...this.order];
   }
 
+  /** the instances NAME.1 … NAME.N of a companion configured with instances, else null */
+  instancesOf(base: string): string[] | null {
+    const out = this.order.filter((n) => {
+      const spec = this.companions.get(n)!.spec;
+      return spec.instance !== null && spec.base === base;
+    });
+    return out.length ? out : null;
+  }
+
   has(name: string): boolean {
     return this.companions.has(name);
   }
