@@ -6,6 +6,7 @@ import { isAbsolute, resolve } from "node:path";
 import type { z } from "zod";
 import {
   builtinDefaults,
+  companionFields,
   companionSchema,
   defaultsSchema,
   fileSchema,
@@ -21,7 +22,12 @@ import {
 import { findGroup, resolveIdentity, type Accounts } from "../os/users.ts";
 import { companionEnv, noFiles, type EnvSource } from "./env.ts";
 
-export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[] };
+/**
+ * A failed result whose every problem is about this machine (`user` / `group` unknown, or sup not
+ * root) carries `machineOnly`: the config the file describes. `sup run` refuses it all the same;
+ * `sup check` reports those problems as the machine's (exit 1), not the file's (exit 2).
+ */
+export type ConfigResult = { ok: true; config: SupConfig } | { ok: false; problems: string[]; machineOnly?: SupConfig };
 
 /** Max bytes of a Unix socket path that every client can connect to (sun_path is 108 with NUL). */
 export const MAX_SOCKET_PATH = 107;
@@ -41,23 +47,20 @@ export interface SystemView {
 export function validateConfig(raw: unknown, file: string, text?: string, system?: SystemView, envSource: EnvSource = noFiles()): ConfigResult {
   const dir = resolve(file, "..");
   const lines = text === undefined ? undefined : keyLines(text);
-  const problems: string[] = [];
+  /** every problem with its line (Infinity: none known), sorted by line at the end */
+  const found: { text: string; line: number; machine: boolean }[] = [];
+  let machine = false;
   const report = (path: (string | number)[], message: string) => {
     const key = path.join(".");
     const line = lines && findLine(lines, path);
-    problems.push(`${key || "(file)"}: ${message}${line ? ` (${file}:${line})` : ""}`);
+    found.push({ text: `${key || "(file)"}: ${message}${line ? ` (${file}:${line})` : ""}`, line: line ?? Infinity, machine });
   };
   const reportZod = (prefix: (string | number)[], err: z.ZodError) => {
     for (const issue of err.issues) {
       const path = [...prefix, ...(issue.path as (string | number)[])];
       let message = issue.message;
       if (issue.code === "unrecognized_keys") {
-        for (const k of issue.keys) {
-          const inLimits = path[path.length - 1] === "limits";
-          // a resource limit written beside the companion's keys belongs in its limits table
-          const hint = !inLimits && (LIMIT_KEYS as readonly string[]).includes(k) ? ` (did you mean limits = { ${k} = … }?)` : suggest(k, inLimits ? LIMIT_KEYS : KNOWN_KEYS);
-          report([...path, k], `unknown key${hint}`);
-        }
+        for (const k of issue.keys) report([...path, k], unknownKey(path, k, path.length === 0 ? (raw as Record<string, unknown>)[k] : undefined));
         continue;
       }
       if (issue.code === "invalid_type" && /received undefined/.test(message)) message = "is required";
@@ -68,6 +71,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
   // each section is checked on its own, so that one bad section hides no other problem
   const top = fileSchema.safeParse(raw);
   if (!top.success) reportZod([], top.error);
+  const plain = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
   const sections = (top.success ? top.data : typeof raw === "object" && raw ? raw : {}) as Record<string, unknown>;
   const supParsed = supSchema.safeParse(sections.sup ?? {});
   if (!supParsed.success) reportZod(["sup"], supParsed.error);
@@ -91,15 +95,18 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
     if (user === null && group === null) return;
     // where the key was written: the companion's own table, else [defaults]
     const at = (key: "user" | "group") => ((key === "user" ? ownUser : ownGroup) !== undefined ? [...path, key] : ["defaults", key]);
+    machine = true;
     if (system.uid !== 0) {
       const key = user !== null ? "user" : "group";
       reportOnce(at(key), `sup runs as uid ${system.uid}, not root: it cannot run companions as another ${key}`);
-      return;
+    } else {
+      const id = resolveIdentity((accounts ??= system.accounts()), user, group);
+      if (!id.ok) reportOnce(at(id.key), id.message);
     }
-    const id = resolveIdentity((accounts ??= system.accounts()), user, group);
-    if (!id.ok) reportOnce(at(id.key), id.message);
+    machine = false;
   };
-  const companionTables = (top.success ? (top.data.companions ?? {}) : {}) as Record<string, unknown>;
+  // a misspelt top-level table ([supp], [companion.web]) hides no problem of the companions
+  const companionTables = plain(sections.companions) ? sections.companions : {};
 
   const names = Object.keys(companionTables);
   if (lines) {
@@ -206,21 +213,22 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       else report(["sup", "socket_group"], `unknown group ${JSON.stringify(sup.socket_group)} (not in /etc/group)`);
     }
   }
-  if (problems.length) return { ok: false, problems };
-  return {
-    ok: true,
-    config: {
-      file,
-      dir,
-      socket,
-      socketGid,
-      statusSocket,
-      stateFile: sup.state_file === undefined ? null : resolve(dir, sup.state_file),
-      gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
-      failFast: sup.fail_fast ?? false,
-      companions,
-    },
+  found.sort((a, b) => a.line - b.line);
+  const problems = found.map((p) => p.text);
+  const config: SupConfig = {
+    file,
+    dir,
+    socket,
+    socketGid,
+    statusSocket,
+    stateFile: sup.state_file === undefined ? null : resolve(dir, sup.state_file),
+    gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
+    failFast: sup.fail_fast ?? false,
+    companions,
   };
+  if (found.some((p) => !p.machine)) return { ok: false, problems };
+  if (found.length) return { ok: false, problems, machineOnly: config };
+  return { ok: true, config };
 }
 
 /** The arbiter's total stop budget: graceful_timeout, else slowest stop_timeout + 5 s. */
@@ -230,13 +238,17 @@ export function gracefulBudgetMs(config: SupConfig): number {
   return Math.min(slowest + 5000, Number.MAX_SAFE_INTEGER);
 }
 
-const SHELL_WORDS = new Set(
+/** shell reserved words and builtins: a string command that starts with one runs with /bin/sh -c */
+export const SHELL_WORDS = new Set(
   ("exit return cd export exec eval set unset trap wait read ulimit umask source . : shift alias unalias readonly times type " +
     "command break continue if while for case until { ! [ test echo printf kill pwd true false getopts hash jobs fc bg fg local")
     .split(" "),
 );
 
 /**
+  if (found.some((p) => !p.machine)) return { ok: false, problems };
+  if (found.length) return { ok: false, problems, machineOnly: config };
+  return { ok: true, config };
  * A string command runs with /bin/sh -c, except a plain "program arg arg" with no shell syntax
  * at all: that is exec'd directly, so signals reach the program itself, no shell process sits
  * in between, and a missing program is FATAL ("command not found") instead of a crash loop.
@@ -289,15 +301,59 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? "null";
 }
 
-const KNOWN_KEYS = ["command", ...Object.keys(builtinDefaults), "socket", "socket_group", "status_socket", "state_file", "graceful_timeout", "fail_fast"];
-function suggest(key: string, known: readonly string[]): string {
+const SUP_KEYS = Object.keys(supSchema.shape);
+const COMPANION_KEYS = Object.keys(companionFields);
+const TABLES = ["sup", "defaults", "companions"];
+
+/** where a key of another table belongs, in the words of the file's headers */
+function home(key: string): string | undefined {
+  if (SUP_KEYS.includes(key)) return "[sup]";
+  if (key === "command") return "[companions.NAME]";
+  if (COMPANION_KEYS.includes(key)) return "[defaults] or [companions.NAME]";
+  return undefined;
+}
+
+/**
+ * What to say of a key its table does not take (`path` is the table): where it belongs when
+ * another table takes it, else the nearest key of its own table, else the nearest of another
+ * table and where that one belongs. At the top level, a table that is not one of sup's gets the
+ * nearest table name (`[companion.web]`: did you mean [companions.web]?).
+ */
+function unknownKey(path: (string | number)[], key: string, value: unknown): string {
+  if (path.length === 0) {
+    const where = home(key);
+    if (where) return `belongs in ${where}`;
+    const table = typeof value === "object" && value !== null && !Array.isArray(value);
+    const near = nearest(key, TABLES);
+    const sub = near === "companions" && table ? Object.keys(value)[0] : undefined;
+    const hint = near ? ` (did you mean [${near}${sub === undefined ? "" : `.${/^[A-Za-z0-9_-]+$/.test(sub) ? sub : JSON.stringify(sub)}`}]?)` : "";
+    return table ? `unknown table${hint || ": the tables are [sup], [defaults] and [companions.NAME]"}` : `unknown key${hint}`;
+  }
+  if (path[path.length - 1] === "limits") return `unknown key${quoted(nearest(key, LIMIT_KEYS))}`;
+  const section = path[0] === "sup" ? "sup" : path[0] === "defaults" ? "defaults" : "companion";
+  // a resource limit written beside the companion's keys belongs in its limits table
+  if (section !== "sup" && (LIMIT_KEYS as readonly string[]).includes(key)) return `unknown key (did you mean limits = { ${key} = … }?)`;
+  const own = section === "sup" ? SUP_KEYS : section === "defaults" ? COMPANION_KEYS : ["command", ...COMPANION_KEYS];
+  const where = home(key);
+  if (where) return `belongs in ${where}${key === "command" && section === "defaults" ? " ([defaults] takes every companion key but command)" : ""}`;
+  const mine = nearest(key, own);
+  if (mine) return `unknown key${quoted(mine)}`;
+  const other = nearest(key, [...SUP_KEYS, "command", ...COMPANION_KEYS]);
+  return other ? `unknown key (did you mean "${other}"? it belongs in ${home(other)})` : "unknown key";
+}
+
+function quoted(near: string | undefined): string {
+  return near ? ` (did you mean "${near}"?)` : "";
+}
+
+function nearest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {
-    const d = distance(key, k);
+    const d = distance(key.toLowerCase(), k);
     if (d < bestD) [best, bestD] = [k, d];
   }
-  return best ? ` (did you mean "${best}"?)` : "";
+  return best;
 }
 
 
@@ -309,7 +365,6 @@ interface KeyLine {
   key: string;
   line: number;
 }
-
 function keyLines(text: string): KeyLine[] {
   const out: KeyLine[] = [];
   let table = "";
@@ -340,7 +395,14 @@ function findLine(lines: KeyLine[], path: (string | number)[]): number | undefin
     const dotted = lines.find((l) => l.table === parts.slice(0, cut - 1).join(".") && l.key === parts.slice(cut - 1).join("."));
     if (cut > 0 && dotted) return dotted.line;
   }
-  return undefined;
+  // a table known only by its sub-tables: `[companion.web]` is where `companion` is
+  const below = `${parts.join(".")}.`;
+  return lines.find((l) => l.key === "" && l.table.startsWith(below))?.line;
+}
+
+/** the line of `path` in the TOML `text`, as validation finds it for its own problems */
+export function lineOf(text: string, path: (string | number)[]): number | undefined {
+  return findLine(keyLines(text), path);
 }
 
 /**

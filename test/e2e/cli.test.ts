@@ -250,7 +250,12 @@ cwd = "."
   });
 
   test("check on a good config exits 0; finds ./sup.toml and $SUP_CONFIG", async () => {
+    // CONF's `broken` companion would be FATAL on this machine: check says so (exit 1)
     f = new SupFixture(CONF);
+    const fatal = await f.sup(["check", "-c", f.config]);
+    expect(fatal.code).toBe(1);
+    expect(fatal.stderr).toContain("companions.broken.command: command not found: sup-test-no-such-command");
+    f.write(CONF.slice(0, CONF.indexOf("[companions.broken]")));
     const r = await f.sup(["check", "-c", f.config]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");

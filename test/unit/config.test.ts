@@ -36,8 +36,53 @@ group("problems", () => {
       'companions.web.stop_sigal: unknown key (did you mean "stop_signal"?)',
     ]);
     expect(problems(validateConfig({ companions: { web: { command: "x", zzzzzzzz: 1 } } }, FILE))).toEqual(["companions.web.zzzzzzzz: unknown key"]);
-    expect(problems(validateConfig({ supp: {} }, FILE))[0]).toStartWith("supp: unknown key");
-    expect(problems(validateConfig({ defaults: { command: "x" } }, FILE))[0]).toStartWith("defaults.command: unknown key");
+    expect(problems(validateConfig({ supp: {} }, FILE))).toEqual(["supp: unknown table (did you mean [sup]?)"]);
+    expect(problems(validateConfig({ defaults: { command: "x" } }, FILE))).toEqual(["defaults.command: belongs in [companions.NAME] ([defaults] takes every companion key but command)"]);
+  });
+
+  test("a key in the wrong table says where it belongs; a near miss of another table's key says so too", () => {
+    const p = (raw: Record<string, unknown>) => problems(validateConfig(raw, FILE));
+    expect(p({ companions: { web: { command: "x", graceful_timeout: 5 } } })).toEqual(["companions.web.graceful_timeout: belongs in [sup]"]);
+    expect(p({ defaults: { socket: "s.sock" } })).toEqual(["defaults.socket: belongs in [sup]"]);
+    expect(p({ sup: { startsecs: 1 } })).toEqual(["sup.startsecs: belongs in [defaults] or [companions.NAME]"]);
+    expect(p({ sup: { command: "x" } })).toEqual(["sup.command: belongs in [companions.NAME]"]);
+    expect(p({ startsecs: 1 })).toEqual(["startsecs: belongs in [defaults] or [companions.NAME]"]);
+    expect(p({ fail_fast: true })).toEqual(["fail_fast: belongs in [sup]"]);
+    expect(p({ companions: { web: { command: "x", gracefull_timeout: 5 } } })).toEqual([
+      'companions.web.gracefull_timeout: unknown key (did you mean "graceful_timeout"? it belongs in [sup])',
+    ]);
+    expect(p({ sup: { fail_fst: true } })).toEqual(['sup.fail_fst: unknown key (did you mean "fail_fast"?)']);
+  });
+
+  test("a misspelt top-level table gets a did-you-mean and hides no problem of the other tables", () => {
+    const text = ["[supp]", 'socket = "s"', "[companion.web]", 'command = "x"', "[companions.api]", 'command = "y"', 'stop_signal = "SIGTRM"', "[whatever]", "a = 1"].join("\n");
+    expect(problems(fromText(text))).toEqual([
+      `supp: unknown table (did you mean [sup]?) (${FILE}:1)`,
+      `companion: unknown table (did you mean [companions.web]?) (${FILE}:3)`,
+      `companions.api.stop_signal: unknown signal "SIGTRM" (${FILE}:7)`,
+      `whatever: unknown table: the tables are [sup], [defaults] and [companions.NAME] (${FILE}:8)`,
+    ]);
+  });
+
+  test("problems come sorted by line, whatever table they are in", () => {
+    const text = ["[companions.web]", 'command = "x"', "stop_sigal = 1", "[sup]", "fail_fst = true", "[defaults]", 'restart = "x"'].join("\n");
+    expect(problems(fromText(text)).map((q) => q.replace(/ \(did.*| must.*/, ""))).toEqual([
+      `companions.web.stop_sigal: unknown key`,
+      `sup.fail_fst: unknown key`,
+      `defaults.restart:`,
+    ]);
+  });
+
+  test("user / group problems alone are the machine's: the result carries the config (sup check: exit 1)", () => {
+    const system: SystemView = { uid: 1000, accounts: () => ({ users: [], groups: [] }) };
+    const r = validateConfig({ companions: { web: { command: "x", user: "nobody" }, api: { command: "y" } } }, FILE, undefined, system);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.problems).toEqual(["companions.web.user: sup runs as uid 1000, not root: it cannot run companions as another user"]);
+    expect(r.machineOnly?.companions.map((c) => c.name)).toEqual(["web", "api"]);
+    // with a problem of the file's own, there is no config to hand out
+    const bad = validateConfig({ companions: { web: { command: "x", user: "nobody", restart: "x" } } }, FILE, undefined, system);
+    expect(bad.ok || bad.machineOnly).toBe(undefined);
   });
 
   test("an unknown signal, in every spelling the table does not know", () => {
