@@ -218,6 +218,7 @@ export const companionFields = {
   stop_timeout: seconds,
   reload_timeout: seconds,
   autostart: z.boolean({ error: "must be true or false" }),
+  instances: z.number({ error: "must be a whole number from 1 to 1000" }).int({ error: "must be a whole number from 1 to 1000" }).min(1, { error: "must be at least 1" }).max(1000, { error: "must be at most 1000" }),
   stdout: outputTo(["capture", "inherit", "null"]),
   stderr: outputTo(["capture", "inherit", "null", "stdout"]),
   cwd: pathString("must be a folder path"),
@@ -265,6 +266,11 @@ export const supSchema = z.strictObject(
     socket_group: z.union([z.string().min(1), z.number().int().min(0)], { error: "must be a group name or id" }).optional(),
     status_socket: pathString("must be a socket path").optional(),
     state_file: pathString("must be a file path").optional(),
+    metrics: z
+      .string({ error: 'must be "host:port", e.g. "127.0.0.1:9101"' })
+      .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, { error: 'must be "host:port", e.g. "127.0.0.1:9101"' })
+      .refine((v) => Number(v.slice(v.lastIndexOf(":") + 1)) <= 65535, { error: "the port must be at most 65535" })
+      .optional(),
     graceful_timeout: secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost).optional(),
     fail_fast: z.boolean({ error: "must be true or false" }).optional(),
   },
@@ -295,6 +301,7 @@ export const builtinDefaults = {
   stop_timeout: 10,
   reload_timeout: null,
   autostart: true,
+  instances: 1,
   stdout: "capture",
   stderr: "capture",
   cwd: ".",
@@ -372,6 +379,10 @@ export interface CompanionSpec {
   maxMemoryBytes: number | null;
   /** false: stays STOPPED ("not started") until `start` */
   autostart: boolean;
+  /** the [companions.X] name this runs from: X itself, or X for the instances X.1 … X.N */
+  base: string;
+  /** 1..N with `instances = N` (N > 1), null without */
+  instance: number | null;
   /** stable hash of what shapes the process (command, cwd, env, outputs, user, group, umask,
    *  nice, limits): a change restarts it at reread */
   hash: string;
@@ -390,6 +401,8 @@ export interface SupConfig {
   statusSocket: string | null;
   /** where manual stops and counters are kept across restarts of sup (null: only across manager respawns) */
   stateFile: string | null;
+  /** "host:port" of the HTTP listener for GET /metrics, or null */
+  metrics: string | null;
   /** null: slowest stop_timeout + 5 s */
   gracefulTimeoutMs: number | null;
   failFast: boolean;

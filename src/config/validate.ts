@@ -142,13 +142,21 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
     const c = { ...defaults, ...parsed.data };
     // a key the companion does not set comes from [defaults]: its problems are reported there, once
     const where = (key: string) => (parsed.data[key as keyof typeof parsed.data] !== undefined ? [...path, key] : ["defaults", key]);
+    // instances = N (contract §12): NAME.1 … NAME.N, each with its SUP_INSTANCE; problems said once
+    const count = c.instances;
+    for (let i = 1; i <= count; i++) {
+    const instance = count > 1 ? i : null;
+    const base = name;
+    const name_ = instance === null ? name : `${name}.${i}`;
     const built = companionEnv(
-      { name, dir, defaultsEnv: defaults.env, envFiles: c.env_file, envFilesAt: where("env_file"), env: parsed.data.env ?? {}, envAt: [...path, "env"] },
+      { name: name_, ...(instance !== null ? { instance } : {}), dir, defaultsEnv: defaults.env, envFiles: c.env_file, envFilesAt: where("env_file"), env: parsed.data.env ?? {}, envAt: [...path, "env"] },
       envSource,
     );
     const { env, expand } = built;
     const spec: Omit<CompanionSpec, "hash" | "policyHash"> = {
-      name,
+      name: name_,
+      base,
+      instance,
       command: c.command,
       // a string command is left to the shell, which expands it with the companion's env
       argv: typeof c.command === "string" ? shellArgv(c.command) : c.command.map((a, i) => expand(a, [...path, "command", i])),
@@ -178,7 +186,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       maxMemoryBytes: c.max_memory,
       log: {
         console: c.log_console,
-        file: c.log_file === null ? null : resolve(dir, expand(c.log_file, where("log_file")).replaceAll("{name}", name)),
+        file: c.log_file === null ? null : resolve(dir, expand(c.log_file, where("log_file")).replaceAll("{name}", name_)),
         maxBytes: c.log_max_bytes,
         backups: c.log_backups,
         timestamps: c.log_timestamps,
@@ -186,12 +194,19 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       },
     };
     // env, env files and every ${...} expanded above
-    for (const p of built.problems) (p.path[0] === "defaults" ? reportOnce : report)(p.path, p.message);
+    for (const p of built.problems) (p.path[0] === "defaults" || i > 1 ? reportOnce : report)(p.path, p.message);
     if (spec.stdout.kind === "file" && spec.stderr.kind === "file" && spec.stdout.path === spec.stderr.path) {
       // two fds appending to one file interleave fine, but say what is meant
       spec.stderr = { kind: "stdout" };
     }
     companions.push({ ...spec, hash: hashSpec(spec), policyHash: policyHash(spec) });
+    }
+  }
+  // names are unique also after instance expansion: [companions."web.1"] beside web with instances
+  const seen = new Set<string>();
+  for (const c of companions) {
+    if (seen.has(c.name)) report(["companions", c.base], `duplicate companion name ${c.name} (instances of ${c.base} are named ${c.base}.1 … ${c.base}.N)`);
+    seen.add(c.name);
   }
 
   const socket = resolve(dir, sup.socket ?? "sup.sock");
@@ -222,6 +237,7 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
     socketGid,
     statusSocket,
     stateFile: sup.state_file === undefined ? null : resolve(dir, sup.state_file),
+    metrics: sup.metrics ?? null,
     gracefulTimeoutMs: sup.graceful_timeout === undefined ? null : ms(sup.graceful_timeout),
     failFast: sup.fail_fast ?? false,
     companions,
@@ -246,9 +262,6 @@ export const SHELL_WORDS = new Set(
 );
 
 /**
-  if (found.some((p) => !p.machine)) return { ok: false, problems };
-  if (found.length) return { ok: false, problems, machineOnly: config };
-  return { ok: true, config };
  * A string command runs with /bin/sh -c, except a plain "program arg arg" with no shell syntax
  * at all: that is exec'd directly, so signals reach the program itself, no shell process sits
  * in between, and a missing program is FATAL ("command not found") instead of a crash loop.
@@ -356,7 +369,6 @@ function nearest(key: string, known: readonly string[]): string | undefined {
   return best;
 }
 
-
 // --- line lookup: a light scan of the TOML text, enough to point at the key a problem names.
 interface KeyLine {
   table: string;
@@ -365,6 +377,7 @@ interface KeyLine {
   key: string;
   line: number;
 }
+
 function keyLines(text: string): KeyLine[] {
   const out: KeyLine[] = [];
   let table = "";

@@ -332,6 +332,8 @@ group("a valid config", () => {
       stopTimeoutMs: 10_000,
       reloadTimeoutMs: 10_000,
       autostart: true,
+      base: "web",
+      instance: null,
       stdout: { kind: "capture" },
       stderr: { kind: "capture" },
       cwd: "/srv/app",
