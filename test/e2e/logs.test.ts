@@ -80,7 +80,7 @@ log_max_bytes = "1MB"
 log_backups = 40
 
 [companions.loop]
-command = ["sh", "-c", "echo run $$; exit 0"]
+command = ["sh", "-c", "echo run $$$$; exit 0"]
 restart = "always"
 restart_delay = 0.05
 backoff = "fixed"
@@ -363,7 +363,7 @@ startsecs = 0
 log_console = false
 
 [companions.a]
-command = ["sh", "-c", "echo \\"a1 $$\\"; echo \\"a2 $$\\"; echo \\"a3 $$\\"; sleep 0.3; echo \\"e1 $$\\" >&2; echo \\"e2 $$\\" >&2; sleep 0.3; echo \\"a4 $$\\"; exec sleep 1000000"]
+command = ["sh", "-c", "echo \\"a1 $$$$\\"; echo \\"a2 $$$$\\"; echo \\"a3 $$$$\\"; sleep 0.3; echo \\"e1 $$$$\\" >&2; echo \\"e2 $$$$\\" >&2; sleep 0.3; echo \\"a4 $$$$\\"; exec sleep 1000000"]
 
 [companions.bb]
 command = ["sh", "-c", "echo b1; echo b2; exec sleep 1000000"]

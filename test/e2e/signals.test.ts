@@ -57,7 +57,7 @@ command = "forever"
 command = "forever"
 [companions.b]
 command = "forever"
-stop_timeout = 4
+env = { CHANGED = "1" }
 [companions.c]
 command = "forever"
 `);
