@@ -10,7 +10,8 @@ export { configPath } from "./path.ts";
 let importCounter = 0;
 
 /** `vars`: sup's own environment, which `${VAR}` in the config is expanded from */
-export async function loadConfig(file: string, vars: Readonly<Record<string, string | undefined>> = process.env): Promise<ConfigResult> {
+/** `instances`: counts set at run time by `scale`, which override the file's (contract §12) */
+export async function loadConfig(file: string, vars: Readonly<Record<string, string | undefined>> = process.env, instances: Readonly<Record<string, number>> = {}): Promise<ConfigResult> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -36,7 +37,7 @@ export async function loadConfig(file: string, vars: Readonly<Record<string, str
     return { ok: false, problems };
   }
   // user / group are checked against this machine: sup must be root, the names must exist
-  return validateConfig(raw, file, text, { uid: process.getuid?.() ?? 0, accounts: () => systemAccounts() }, envFiles(vars));
+  return validateConfig(raw, file, text, { uid: process.getuid?.() ?? 0, accounts: () => systemAccounts(), instances }, envFiles(vars));
 }
 
 /**

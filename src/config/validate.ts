@@ -41,6 +41,8 @@ export interface SystemView {
   /** sup's own uid: only root (0) may run companions as another user or group */
   uid: number;
   accounts: () => Accounts;
+  /** `sup ctl scale`: instance counts that override the file's, by companion name */
+  instances?: Readonly<Record<string, number>>;
 }
 
 /** `envSource`: sup's own environment and the env files' text (contract §3 interpolation) */
@@ -143,9 +145,10 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
     // a key the companion does not set comes from [defaults]: its problems are reported there, once
     const where = (key: string) => (parsed.data[key as keyof typeof parsed.data] !== undefined ? [...path, key] : ["defaults", key]);
     // instances = N (contract §12): NAME.1 … NAME.N, each with its SUP_INSTANCE; problems said once
-    const count = c.instances;
+    const count = system?.instances?.[name] ?? c.instances;
     for (let i = 1; i <= count; i++) {
-    const instance = count > 1 ? i : null;
+    // a group stays a group when scaled to 1: web.1 keeps its name, "the highest numbers stop"
+    const instance = count > 1 || c.instances > 1 || system?.instances?.[name] !== undefined ? i : null;
     const base = name;
     const name_ = instance === null ? name : `${name}.${i}`;
     const built = companionEnv(

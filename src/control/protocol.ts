@@ -28,6 +28,8 @@ export interface ControlApi {
   shutdown?(fast: boolean): Reply;
   /** NAME.1 … NAME.N when NAME has instances (a command on NAME acts on all), else null */
   instancesOf?(name: string): string[] | null;
+  /** run `count` instances of `name` (contract §12); the names added and removed */
+  scale?(name: string, count: number): Promise<Reply & { added?: string[]; removed?: string[] }>;
   /** send every state change and lifecycle event; returns the unsubscribe */
   events?(send: (e: Json) => void): () => void;
   /** the Prometheus text exposition, sampled now */
@@ -143,6 +145,13 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       for (const l of backlog) stream.send(l);
       stream.onClose(api.follow(names, streams, (l) => stream.send(l)));
       return { ok: true, streaming: true };
+    }
+    case "scale": {
+      if (!api.scale) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
+      if (typeof r.name !== "string") return errorReply("'scale' requires a 'name'", "BAD_REQUEST");
+      const n = r.instances;
+      if (typeof n !== "number" || !Number.isInteger(n) || n < 1 || n > 1000) return errorReply("'instances' must be a whole number from 1 to 1000", "BAD_REQUEST");
+      return replyOf(await api.scale(r.name, n));
     }
     case "events": {
       if (!api.events) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");

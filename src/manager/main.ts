@@ -16,6 +16,7 @@ import { EventHub } from "../observe/events.ts";
 import { metricsText } from "../observe/metrics.ts";
 import { serveMetrics } from "../observe/http.ts";
 import type { Json } from "../control/protocol.ts";
+import type { Reply } from "../core/types.ts";
 import { VERSION } from "../version.ts";
 import { BunHost } from "./bun-host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
@@ -256,12 +257,47 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     );
   };
 
-  let rereads = Promise.resolve();
+  // `scale NAME N`: counts that override the file's until a reread changes that count in the file
+  const scaled = new Map<string, { count: number; inFile: number }>();
+  const countsIn = (c: SupConfig) => {
+    const out = new Map<string, number>();
+    for (const s of c.companions) out.set(s.base, (out.get(s.base) ?? 0) + 1);
+    return out;
+  };
+  /** the file, with the scale overrides whose count the file has not changed since */
+  const loadWithScale = async () => {
+    const plain = await loadConfig(config.file);
+    if (!plain.ok || !scaled.size) return plain;
+    const inFile = countsIn(plain.config);
+    for (const [base, o] of scaled) if (inFile.get(base) !== o.inFile) scaled.delete(base);
+    if (!scaled.size) return plain;
+    return loadConfig(config.file, process.env, Object.fromEntries([...scaled].map(([b, o]) => [b, o.count])));
+  };
+  /** run `count` instances of `base` now: new ones start, the highest numbers stop */
+  const scale = (base: string, count: number) =>
+    (rereads = rereads.then(async () => {
+      if (!config.companions.some((s) => s.base === base)) return { ok: false as const, message: `unknown companion ${base}`, code: "BAD_NAME" as const };
+      const plain = await loadConfig(config.file);
+      const fresh = await loadConfig(config.file, process.env, { ...Object.fromEntries([...scaled].map(([b, o]) => [b, o.count])), [base]: count });
+      if (!plain.ok || !fresh.ok) return { ok: false as const, message: `invalid config: ${(!fresh.ok ? fresh.problems : !plain.ok ? plain.problems : []).join("; ")}`, code: "INVALID_CONFIG" as const };
+      const mine = fresh.config.companions.filter((s) => s.base === base);
+      const at = config.companions.findIndex((s) => s.base === base);
+      const others = config.companions.filter((s) => s.base !== base);
+      const next = { ...config, companions: [...others.slice(0, at), ...mine, ...others.slice(at)] };
+      const result = sup.reread(next);
+      config = next;
+      sup.adoptConfig(config);
+      scaled.set(base, { count, inFile: countsIn(plain.config).get(base) ?? 0 });
+      log(`scale ${base} ${count}: added [${result.added}] removed [${result.removed}]`);
+      lifecycle("scale", { name: base, instances: count, added: result.added, removed: result.removed });
+      return { ok: true as const, message: `${base}: ${count} instance(s)`, added: result.added, removed: result.removed };
+    })).then((r) => r as Reply & { added?: string[]; removed?: string[] }, (e) => ({ ok: false, message: `internal error: ${e}`, code: "INTERNAL" as const }));
+  let rereads: Promise<unknown> = Promise.resolve();
   let afterReread: () => void = () => {};
   const reread = (dryRun = false): ReturnType<ControlApi["reread"]> => {
     // one reread at a time, in arrival order
     const run = rereads.then(async () => {
-      const next = await loadConfig(config.file);
+      const next = await loadWithScale();
       if (!next.ok) {
         for (const p of next.problems) log(`reread: ${p}`);
         log("reread: config invalid, nothing changed");
@@ -306,6 +342,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     logs: (names, lines, streams) => logs.query(names, lines, streams).map((e) => ({ ...e })),
     follow: (names, streams, send) => logs.follow({ names: names ? new Set(names) : null, streams: new Set(streams), send: (e) => send({ ...e }) }),
     waitFor: (names, want, timeoutMs, signal) => sup.waitFor(names, want, timeoutMs, signal),
+    scale: (base, count) => scale(base, count),
     events: (send) => events.subscribe(send),
     metrics,
     shutdown: (fast) => {

@@ -52,3 +52,42 @@ command = "forever"
   expect(r.code).toBe(2);
   expect(r.stderr + r.stdout).toContain("duplicate companion name web.2");
 });
+
+test("scale: new instances start, the highest numbers stop, the rest keep their pids; a reread that changes instances in the file wins", async () => {
+  f = new SupFixture(`
+[companions.worker]
+command = ["sh", "-c", "echo $SUP_INSTANCE > scaled-$SUP_INSTANCE.txt; exec sleep 100000"]
+instances = 2
+startsecs = 0
+`);
+  await f.start();
+  const before = await f.allRunning(["worker.1", "worker.2"]);
+  expect(await f.request({ cmd: "scale", name: "worker", instances: 4 })).toMatchObject({ ok: true, added: ["worker.3", "worker.4"], removed: [] });
+  const up = await f.allRunning(["worker.1", "worker.2", "worker.3", "worker.4"]);
+  expect(up["worker.1"]).toBe(before["worker.1"]!);
+  await f.waitFile("scaled-4.txt", "instance 4 to run", (t) => t.trim() === "4");
+  const r = await f.ctl("scale", "worker", "1");
+  expect(r.code).toBe(0);
+  expect(r.stdout).toContain("removed: worker.2, worker.3, worker.4");
+  await f.waitEntry("worker.1", "to keep running", (e) => e.state === "RUNNING");
+  await waitGone(f, ["worker.2", "worker.3", "worker.4"]);
+  expect((await f.entry("worker.1")).pid).toBe(before["worker.1"]!);
+  // a reread with the file unchanged keeps the scale; a changed count in the file wins
+  expect((await f.request({ cmd: "reread" })).ok).toBe(true);
+  expect((await f.status()).map((e) => e.name)).toEqual(["worker.1"]);
+  f.write(`
+[companions.worker]
+command = ["sh", "-c", "echo $SUP_INSTANCE > scaled-$SUP_INSTANCE.txt; exec sleep 100000"]
+instances = 3
+startsecs = 0
+`);
+  expect((await f.request({ cmd: "reread" })).ok).toBe(true);
+  await f.allRunning(["worker.1", "worker.2", "worker.3"]);
+  expect(await f.request({ cmd: "scale", name: "nope", instances: 2 })).toMatchObject({ ok: false, code: "BAD_NAME" });
+  expect(await f.request({ cmd: "scale", name: "worker", instances: 0 })).toMatchObject({ ok: false, code: "BAD_REQUEST" });
+});
+
+async function waitGone(fx: SupFixture, names: string[]): Promise<void> {
+  const { waitFor } = await import("../helpers/wait.ts");
+  await waitFor(`${names.join(", ")} to be gone`, () => fx.status(), (l) => l.every((e) => !names.includes(e.name)), 15_000);
+}
