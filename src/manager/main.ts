@@ -274,8 +274,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     return loadConfig(config.file, process.env, Object.fromEntries([...scaled].map(([b, o]) => [b, o.count])));
   };
   /** run `count` instances of `base` now: new ones start, the highest numbers stop */
-  const scale = (base: string, count: number) =>
-    (rereads = rereads.then(async () => {
+  const scale = (base: string, count: number) => {
+    const run = rereads.then(async () => {
       if (!config.companions.some((s) => s.base === base)) return { ok: false as const, message: `unknown companion ${base}`, code: "BAD_NAME" as const };
       const plain = await loadConfig(config.file);
       const fresh = await loadConfig(config.file, process.env, { ...Object.fromEntries([...scaled].map(([b, o]) => [b, o.count])), [base]: count });
@@ -291,7 +291,11 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       log(`scale ${base} ${count}: added [${result.added}] removed [${result.removed}]`);
       lifecycle("scale", { name: base, instances: count, added: result.added, removed: result.removed });
       return { ok: true as const, message: `${base}: ${count} instance(s)`, added: result.added, removed: result.removed };
-    })).then((r) => r as Reply & { added?: string[]; removed?: string[] }, (e) => ({ ok: false, message: `internal error: ${e}`, code: "INTERNAL" as const }));
+    });
+    // one reread or scale at a time; a failed one never blocks the next
+    rereads = run.then(() => undefined, () => undefined);
+    return run.then((r) => r as Reply & { added?: string[]; removed?: string[] }, (e) => ({ ok: false, message: `internal error: ${e}`, code: "INTERNAL" as const }));
+  };
   let rereads: Promise<unknown> = Promise.resolve();
   let afterReread: () => void = () => {};
   const reread = (dryRun = false): ReturnType<ControlApi["reread"]> => {
