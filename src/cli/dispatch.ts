@@ -19,7 +19,27 @@ export async function dispatch(raw: string[]): Promise<number> {
   }
 }
 
-async function route(raw: string[]): Promise<number> {
+/** `sup -c FILE status` = `sup status -c FILE`: -c/-s (and --config/--socket) may come before the verb */
+function hoistGlobals(raw: string[]): string[] {
+  const lead: string[] = [];
+  let i = 0;
+  while (i < raw.length) {
+    const a = raw[i]!;
+    if ((a === "-c" || a === "-s" || a === "--config" || a === "--socket") && i + 1 < raw.length) {
+      lead.push(a, raw[i + 1]!);
+      i += 2;
+    } else if (/^--(config|socket)=/.test(a)) {
+      lead.push(a);
+      i++;
+    } else break;
+  }
+  if (!lead.length || i >= raw.length) return raw;
+  const [verb, ...rest] = raw.slice(i);
+  return verb === "ctl" ? ["ctl", ...lead, ...rest] : [verb!, ...lead, ...rest];
+}
+
+async function route(input: string[]): Promise<number> {
+  const raw = hoistGlobals(input);
   const [cmd, ...rest] = raw;
   if (cmd === undefined) {
     err(topHelp());

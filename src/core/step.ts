@@ -17,6 +17,7 @@ export function newCompanion(spec: CompanionSpec): Companion {
     pid: null,
     manualStop: false,
     restartPending: false,
+    startPending: false,
     removed: false,
     deadline: null,
     killed: false,
@@ -59,6 +60,7 @@ function spawn(c: Companion, counted: boolean): StepResult {
       killed: false,
       stable: false,
       restartPending: false,
+      startPending: false,
       nextRetryAt: null,
       retryDelayMs: null,
       restartCount: c.restartCount + (counted && c.hasRun ? 1 : 0),
@@ -143,7 +145,7 @@ const exitedWhileStopping: Cell<"exited"> = (c, ev, now) => {
   // STOPPING -> STOPPED: a removed companion is forgotten once its process is gone
   if (d.removed) return { next: { ...d, state: "STOPPED", reason: "removed" }, effects: [{ type: "gone" }] };
   // STOPPING -> STARTING: restart pending (restart command, reread change)
-  if (d.restartPending && !d.manualStop) return spawn(d, true);
+  if (d.restartPending && !d.manualStop) return spawn(d, !d.startPending);
   // STOPPING -> STOPPED
   return { next: { ...d, state: "STOPPED", restartPending: false, reason: d.manualStop ? "stopped manually" : d.reason }, effects: [] };
 };
@@ -193,7 +195,7 @@ function withReply(r: StepResult, message: string): StepResult {
 }
 
 function markStop(c: Companion, ev: Extract<Event, { type: "stop" }>): Companion {
-  return { ...c, manualStop: true, restartPending: false, removed: c.removed || ev.kind === "remove" };
+  return { ...c, manualStop: true, restartPending: false, startPending: false, removed: c.removed || ev.kind === "remove" };
 }
 
 const stopWhileDown: Cell<"stop"> = (c, ev) => {
@@ -226,8 +228,8 @@ const restartWhileUp: Cell<"restart"> = (c, ev, now) => {
 
 const refuseStopping = (c: Companion): StepResult => refuse(c, `${c.name} is stopping; retry`, "STOPPING");
 /** STOPPING: start/restart refused, or (a waiting client's afterStop) started once the old tree is gone */
-const startAfterStop = (c: Companion, ev: { afterStop?: boolean }): StepResult =>
-  ev.afterStop && !c.removed ? ok({ ...c, manualStop: false, restartPending: true }, `${c.name} starting once stopped`) : refuseStopping(c);
+const startAfterStop = (c: Companion, ev: { type: "start" | "restart"; afterStop?: boolean }): StepResult =>
+  ev.afterStop && !c.removed ? ok({ ...c, manualStop: false, restartPending: true, startPending: ev.type === "start" }, `${c.name} starting once stopped`) : refuseStopping(c);
 
 const killUp: Cell<"kill"> = (c) => {
   if (c.pid === null) return same({ ...c, manualStop: true, state: "STOPPED", deadline: null, reason: "stopped manually" });

@@ -49,6 +49,8 @@ export interface Companion {
   manualStop: boolean;
   /** spawn again as soon as the current process is gone */
   restartPending: boolean;
+  /** the pending spawn is an operator's start (a waited start of a STOPPING one): not a restart */
+  startPending: boolean;
   /** removed by reread: forget once the process is gone */
   removed: boolean;
   /** monotonic ms: promotion (STARTING), backoff reset (RUNNING), retry (BACKOFF), SIGKILL (STOPPING) */

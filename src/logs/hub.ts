@@ -76,12 +76,24 @@ export class Logs {
       ch = new Channel(spec.name, spec, COLORS[this.channels.size % COLORS.length]!);
       this.channels.set(spec.name, ch);
       this.width = Math.max(this.width, spec.name.length);
-    } else if (ch.spec.log.file !== spec.log.file) {
-      ch.file?.close();
-      ch.file = null;
+    } else {
+      const [a, b] = [ch.spec.log, spec.log];
+      if (a.file !== b.file || a.maxBytes !== b.maxBytes || a.backups !== b.backups) {
+        // a new path or rotation: the file is opened again with them at the next write
+        ch.file?.close();
+        ch.file = null;
+      }
     }
     ch.spec = spec;
     return ch;
+  }
+
+  /**
+   * The companion's settings were updated in place (a reread that changed only policy or
+   * sinks): console, timestamps, format and file take effect from the next line, same process.
+   */
+  update(spec: CompanionSpec): void {
+    if (this.channels.has(spec.name)) this.channel(spec);
   }
 
   /**

@@ -140,6 +140,10 @@ export class BunHost implements Host {
     return this.contain.sample(pid);
   }
 
+  specUpdated(spec: CompanionSpec): void {
+    this.logs.update(spec);
+  }
+
   lastStderr(name: string): string[] {
     return this.logs.lastStderr(name);
   }

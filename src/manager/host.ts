@@ -44,6 +44,8 @@ export interface Host {
   log(message: string): void;
   /** what the tree of main process `pid` costs now (processes, CPU, memory); null when unknown */
   sample?(pid: number): Sample | null;
+  /** a companion's settings changed in place (reread `updated`): sinks follow at once */
+  specUpdated?(spec: CompanionSpec): void;
   /** the lines a companion wrote to stderr before its last exit (captured output only) */
   lastStderr?(name: string): string[];
   /** why a companion's log file cannot be written now (a full disk), or null */

@@ -435,6 +435,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     log(`took over from the previous manager: counters of ${intent.length} companion(s)${stopped.length ? `; left stopped as the operator wanted: ${stopped.join(", ")}` : ""}`);
   }
   if (sup.stopping) return;
-  log(`serving ${config.socket}; starting ${config.companions.length} companion(s)`);
+  const toStart = sup.current.companions.filter((c) => c.autostart && !sup.get(c.name)?.manualStop).length;
+  log(`serving ${config.socket}; starting ${toStart} of ${config.companions.length} companion(s)`);
   sup.startAll();
 }

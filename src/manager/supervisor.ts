@@ -425,6 +425,7 @@ export class Supervisor {
         else {
           // timings, policy, sinks: in force from now on, for the process that runs
           this.companions.set(spec.name, { ...c, spec });
+          this.host.specUpdated?.(spec);
           result.updated.push(spec.name);
         }
       } else if (c.manualStop || this.shutdown) {

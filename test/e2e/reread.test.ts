@@ -327,3 +327,22 @@ autostart = false
   const back = await f.waitEntry("a", "to be back", (e) => e.pid !== null && e.pid !== before.a);
   expect(back.restart_count).toBe(1);
 });
+
+test("a reread that changes only log sinks applies them to the running process (same pid)", async () => {
+  const conf = (extra: string) => `
+[companions.talk]
+command = ["sh", "-c", "i=0; while :; do i=$((i+1)); echo \\"tick $i\\"; sleep 0.05; done"]
+startsecs = 0
+log_file = "talk.log"
+log_console = false
+${extra}
+`;
+  f = new SupFixture(conf(""));
+  await f.start();
+  const before = await f.waitState("talk", "RUNNING");
+  await f.waitFile("talk.log", "plain lines", (t) => /^tick \d+$/m.test(t));
+  f.write(conf("log_timestamps = true"));
+  expect(await f.request({ cmd: "reread" })).toMatchObject({ ok: true, updated: ["talk"], restarted: [] });
+  await f.waitFile("talk.log", "timestamped lines", (t) => /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z tick \d+$/m.test(t));
+  expect((await f.entry("talk")).pid).toBe(before.pid);
+});

@@ -66,6 +66,7 @@ group("waited start/restart", () => {
     expect(await r).toEqual({ ok: true, message: "web started" });
     expect(host.pidOf("web")).not.toBe(old);
     expect(st("web").manual_stop).toBe(false);
+    expect(st("web").restart_count).toBe(0); // an operator's start, not a restart (contract §4)
   });
 
   test("a stop arriving while a start waits: the start is FAILED, the stop wins", async () => {
