@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { StateFile } from "./state.ts";
 import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
-import { childrenOf, descendants, envOf, procInfo } from "../os/proc.ts";
+import { childrenOf, descendants, envOf, isRunning, procInfo } from "../os/proc.ts";
 import { ownCgroupDir } from "../contain/cgroup.ts";
 import { MARKER_ENV, removeCgroupTree } from "../contain/containment.ts";
 import { join } from "node:path";
@@ -224,7 +224,7 @@ class Arbiter {
     const start = performance.now();
     for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
       this.reapOrphans();
-      const left = descendants([process.pid]).filter((p) => p !== this.manager?.pid && p !== deadManager && isAlive(p));
+      const left = descendants([process.pid]).filter((p) => p !== this.manager?.pid && p !== deadManager && isRunning(procInfo(p)));
       if (!left.length) break;
       const elapsed = performance.now() - start;
       for (const p of left) {
@@ -236,7 +236,7 @@ class Arbiter {
           signalPid(p, how.stopMs === 0 || this.killNow ? "SIGKILL" : how.signal);
         } else if (this.killNow || elapsed >= how.stopMs) signalPid(p, "SIGKILL");
         // as in the manager: once a run's main process is gone, the rest of its tree goes too
-        else if (how.main !== null && how.main !== p && !isAlive(how.main)) signalPid(p, "SIGKILL");
+        else if (how.main !== null && how.main !== p && !isRunning(procInfo(how.main))) signalPid(p, "SIGKILL");
       }
       await Bun.sleep(this.killNow ? 20 : pause);
     }
@@ -304,7 +304,7 @@ class Arbiter {
       if (this.done) return;
       log(`stop budget of ${budget / 1000}s spent; killing what is left`);
       this.forward("SIGKILL");
-      for (const pgid of this.groups.keys()) signalGroup(pgid, "SIGKILL");
+      for (const pgid of this.groups.keys()) signalPid(-pgid, "SIGKILL");
       // and whatever escaped the groups (re-parented to the manager or to us)
       for (const p of descendants([process.pid])) signalPid(p, "SIGKILL");
     }, budget);
@@ -338,20 +338,10 @@ function ownerOf(pid: number, groups: Map<number, OwnedGroup>): OwnedGroup | und
   return undefined;
 }
 
+/** signal a pid (negative: a process group); one that is gone already is not an error */
 function signalPid(pid: number, signal: string): void {
   try {
     process.kill(pid, signal);
-  } catch {}
-}
-
-function isAlive(pid: number): boolean {
-  const p = procInfo(pid);
-  return p !== null && p.state !== "Z" && p.state !== "X";
-}
-
-function signalGroup(pgid: number, signal: string): void {
-  try {
-    process.kill(-pgid, signal);
   } catch {}
 }
 

@@ -12,7 +12,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { cgroupCpu, cgroupKill, cgroupProcs, makeCgroup, makeSupCgroup, populated, removeCgroup } from "./cgroup.ts";
 import { reap } from "../os/libc.ts";
-import { childrenOf, descendants, envOf, procInfo, statOf, type ProcStat } from "../os/proc.ts";
+import { childPids, childrenOf, descendants, envOf, isRunning, procInfo, statOf, type ProcStat } from "../os/proc.ts";
 
 export type Mode = "cgroup" | "marker";
 
@@ -103,11 +103,6 @@ export class Containment {
     if (run.cgroup) removeCgroup(run.cgroup);
   }
 
-  /** live processes of the run whose main process is (or was) `pid`, main included while alive */
-  members(pid: number): number[] {
-    return this.collect(pid).map((p) => p.pid);
-  }
-
   /**
    * The run's live processes, each read once from /proc (its stat: identity and cost). cgroup:
    * the run's cgroup.procs. marker: the main process's descendants, plus sup's orphans that
@@ -115,9 +110,9 @@ export class Containment {
    */
   private collect(pid: number): ProcStat[] {
     const run = this.runs.get(pid);
-    if (run?.cgroup) return cgroupProcs(run.cgroup).map(statOf).filter(isLive);
+    if (run?.cgroup) return cgroupProcs(run.cgroup).map(statOf).filter(isRunning);
     const main = statOf(pid);
-    const roots: ProcStat[] = isLive(main) ? [main] : [];
+    const roots: ProcStat[] = isRunning(main) ? [main] : [];
     if (run) {
       for (const o of this.orphans()) {
         if (o.marker === run.marker || run.seen.get(o.stat.pid) === o.stat.start) roots.push(o.stat);
@@ -128,7 +123,7 @@ export class Containment {
     for (const d of descendants(roots.map((r) => r.pid))) {
       if (have.has(d)) continue;
       const st = statOf(d);
-      if (isLive(st)) {
+      if (isRunning(st)) {
         out.push(st);
         have.add(d);
       }
@@ -151,7 +146,7 @@ export class Containment {
     for (const c of childPids(process.pid)) {
       if (this.runs.has(c)) continue;
       const st = statOf(c);
-      if (isLive(st) && st.ppid === process.pid) list.push({ stat: st, marker: envOf(c, MARKER_ENV) });
+      if (isRunning(st) && st.ppid === process.pid) list.push({ stat: st, marker: envOf(c, MARKER_ENV) });
     }
     this.orphanCache = { at: now, list };
     return list;
@@ -174,9 +169,7 @@ export class Containment {
     }
     for (const p of procs) {
       if (grouped && p.pgid === pid) continue;
-      try {
-        process.kill(p.pid, signal);
-      } catch {}
+      quietKill(p.pid, signal);
     }
     return procs.map((p) => p.pid);
   }
@@ -191,17 +184,11 @@ export class Containment {
     for (let round = 0; round < 20; round++) {
       this.orphanCache = null; // the main process's children were just re-parented to us
       const left = this.collect(pid).filter((p) => p.pid !== pid);
-      try {
-        process.kill(-pid, "SIGKILL");
-      } catch {}
+      quietKill(-pid, "SIGKILL");
       if (!left.length) break;
       for (const p of left) if (!killed.has(p.pid)) killed.set(p.pid, p.comm);
       if (run?.cgroup && cgroupKill(run.cgroup)) break;
-      for (const p of left) {
-        try {
-          process.kill(p.pid, "SIGKILL");
-        } catch {}
-      }
+      for (const p of left) quietKill(p.pid, "SIGKILL");
     }
     this.runs.delete(pid);
     this.reapOrphans();
@@ -272,12 +259,8 @@ export class Containment {
     const deadline = performance.now() + waitMs;
     for (;;) {
       if (this.root) cgroupKill(this.root);
-      const left = descendants([process.pid]).filter(alive);
-      for (const p of left) {
-        try {
-          process.kill(p, "SIGKILL");
-        } catch {}
-      }
+      const left = descendants([process.pid]).filter((p) => isRunning(procInfo(p)));
+      for (const p of left) quietKill(p, "SIGKILL");
       this.reapOrphans();
       if ((!left.length && !(this.root && populated(this.root))) || performance.now() > deadline) break;
       await Bun.sleep(10);
@@ -286,26 +269,11 @@ export class Containment {
   }
 }
 
-/** a process read from /proc that is running (not a zombie, not gone) */
-function isLive(p: ProcStat | null): p is ProcStat {
-  return p !== null && p.state !== "Z" && p.state !== "X";
-}
-
-/** the pids of `ppid`'s children (the kernel's children lists; no stat read) */
-function childPids(ppid: number): number[] {
-  const out: number[] = [];
+/** kill(2) that does not mind a process already gone */
+function quietKill(pid: number, signal: NodeJS.Signals | number): void {
   try {
-    for (const tid of readdirSync(`/proc/${ppid}/task`)) {
-      for (const n of readFileSync(`/proc/${ppid}/task/${tid}/children`, "utf8").split(" ")) if (n.trim()) out.push(Number(n));
-    }
+    process.kill(pid, signal);
   } catch {}
-  return out;
-}
-
-/** a process that is running (not a zombie, not gone) */
-function alive(pid: number): boolean {
-  const p = procInfo(pid);
-  return p !== null && p.state !== "Z" && p.state !== "X";
 }
 
 /** rmdir sup's cgroup folder and the runs' folders in it (all empty by now) */

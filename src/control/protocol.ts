@@ -109,15 +109,12 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
     case "restart": {
       if (typeof r.name !== "string") return errorReply(`'${cmd}' requires a 'name'`, "BAD_REQUEST");
       // NAME with instances acts on NAME.1 … NAME.N, together; one combined reply
-      const targets = api.has(r.name) ? [r.name] : (api.instancesOf?.(r.name) ?? []);
+      const targets = expand(api, r.name);
       if (!targets.length) return replyOf(api.command(cmd, r.name)); // the unknown-name reply
       const t = r.wait === true ? timeoutOf(r) : undefined;
       if (t !== undefined && typeof t !== "number") return t;
       const one = async (name: string) => (r.wait === true && api.commandWait ? api.commandWait(cmd, name, t, ctx.signal) : api.command(cmd, name));
-      const replies = await Promise.all(targets.map(one));
-      if (replies.length === 1) return replyOf(replies[0]!);
-      const failed = replies.find((x) => !x.ok);
-      return replyOf({ ok: !failed, message: replies.map((x) => x.message).join("; "), ...(failed ? { code: failed.code } : {}) });
+      return replyOf(combined(await Promise.all(targets.map(one))));
     }
     case "wait": {
       if (!api.waitFor) return errorReply(`unknown command '${cmd}'`, "BAD_REQUEST");
@@ -173,12 +170,9 @@ async function dispatch(r: Json, api: ControlApi, ctx: RequestContext): Promise<
       if (typeof r.signal !== "string" && typeof r.signal !== "number") return errorReply("'signal' requires a 'signal'", "BAD_REQUEST");
       const sig = parseSignal(r.signal);
       if (!sig) return errorReply(`unknown signal ${JSON.stringify(r.signal)}`, "BAD_SIGNAL");
-      const targets = api.has(r.name) ? [r.name] : (api.instancesOf?.(r.name) ?? []);
+      const targets = expand(api, r.name);
       if (!targets.length) return errorReply(`unknown companion ${r.name}`, "BAD_NAME");
-      const replies = targets.map((n) => api.signal(n, sig, r.group === true));
-      if (replies.length === 1) return replyOf(replies[0]!);
-      const failed = replies.find((x) => !x.ok);
-      return replyOf({ ok: !failed, message: replies.map((x) => x.message).join("; "), ...(failed ? { code: failed.code } : {}) });
+      return replyOf(combined(targets.map((n) => api.signal(n, sig, r.group === true))));
     }
     case "reread": {
       const dryRun = r.dry_run === true;
@@ -206,11 +200,23 @@ function namesOf(r: Json, api: ControlApi): string[] | null | Json {
   if (!Array.isArray(r.names) || !r.names.every((n) => typeof n === "string")) return errorReply("'names' must be an array of strings", "BAD_REQUEST");
   const out: string[] = [];
   for (const n of r.names as string[]) {
-    if (api.has(n)) out.push(n);
-    else if (api.instancesOf?.(n)?.length) out.push(...api.instancesOf(n)!);
-    else return errorReply(`unknown companion ${n}`, "BAD_NAME");
+    const names = expand(api, n);
+    if (!names.length) return errorReply(`unknown companion ${n}`, "BAD_NAME");
+    out.push(...names);
   }
   return [...new Set(out)];
+}
+
+/** a companion's name: itself; the name of one with instances: NAME.1 … NAME.N; else [] */
+function expand(api: ControlApi, name: string): string[] {
+  return api.has(name) ? [name] : (api.instancesOf?.(name) ?? []);
+}
+
+/** the replies of one command on several companions as one: ok when all are, messages joined */
+function combined(replies: Reply[]): Reply {
+  if (replies.length === 1) return replies[0]!;
+  const failed = replies.find((x) => !x.ok);
+  return { ok: !failed, message: replies.map((x) => x.message).join("; "), ...(failed?.code ? { code: failed.code } : {}) };
 }
 
 function isReply(v: string[] | null | Json): v is Json {

@@ -225,17 +225,13 @@ export class Logs {
       if (fileLines) fileText += `${text}\n`;
       for (const f of this.followers) if ((!f.names || f.names.has(ch.name)) && f.streams.has(stream)) f.send(entry);
     }
-    if (consoleText) this.consoleWrite(consoleText, lines.length);
+    if (consoleText) this.console.write(consoleText, lines.length);
     if (fileText) this.fileWrite(ch, Buffer.from(fileText));
   }
 
   private prefix(ch: Channel): string {
     const name = ch.name.padEnd(this.width);
     return this.colors ? `\x1b[${ch.color}m${name} |\x1b[0m ` : `${name} | `;
-  }
-
-  private consoleWrite(text: string, lines: number): void {
-    this.console.write(text, lines);
   }
 
   /** the last `n` lines of `names` (all when null) on `streams`, oldest first, interleaved by time */

@@ -12,7 +12,7 @@ import type { Containment, Sample } from "../contain/containment.ts";
 import { withLimits } from "../contain/limits.ts";
 import { DRAIN_MAX_MS, type Logs, type RunCapture } from "../logs/hub.ts";
 import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
-import { procInfo } from "../os/proc.ts";
+import { isRunning, procInfo } from "../os/proc.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 /** environment variables of sup's own that companions must not see */
@@ -165,8 +165,7 @@ export class BunHost implements Host {
   }
 
   exitPending(pid: number): boolean {
-    const p = procInfo(pid);
-    return p === null || p.state === "Z" || p.state === "X";
+    return !isRunning(procInfo(pid));
   }
 
   log(message: string): void {

@@ -36,6 +36,19 @@ const INTENT_WAIT_MS = 1000;
 /** how often companions with max_memory have their tree's memory looked at */
 const MEMORY_CHECK_MS = 1000;
 
+/** `flush` runs once at the end of this tick, however often the returned function is called */
+function perTick(flush: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      flush();
+    });
+  };
+}
+
 /** tell the arbiter; false when there is no channel (the manager runs alone) */
 function tell(msg: ToArbiter): boolean {
   try {
@@ -186,15 +199,13 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     log(`SIGUSR1: reopened ${n} log file(s); a file a companion writes itself is reopened at its next start`);
   };
 
-  let server: { stop(): void } | null = null;
-  let metricsServer: { stop(force?: boolean): void } | null = null;
+  /** what serves the outside (sockets, the metrics listener): closed first when the manager ends */
+  const listeners: { stop(): void }[] = [];
   let exiting = false;
   const exit = (code: number) => {
     if (exiting) return;
     exiting = true;
-    server?.stop();
-    status?.stop();
-    metricsServer?.stop(true);
+    for (const l of listeners) l.stop();
     // nothing of any companion outlives the manager: escaped orphans included
     void contain.killEverything().finally(() => {
       log(`all companions stopped; exiting with ${code}`);
@@ -214,31 +225,28 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       resolve(msg.entries);
     });
   });
-  // batch group changes per tick: cheap at 1000 companions
+  // group changes and intent go to the arbiter once per tick: cheap at 1000 companions
   let pendingAdd: OwnedGroup[] = [];
   let pendingDel: number[] = [];
-  let flushQueued = false;
+  const flushGroups = perTick(() => {
+    tell({ t: "groups", add: pendingAdd, del: pendingDel });
+    pendingAdd = [];
+    pendingDel = [];
+  });
+  const flushIntent = perTick(() => {
+    tell({ t: "intent", entries: [...pendingIntent.values()] });
+    pendingIntent.clear();
+  });
   const host = new BunHost({
     groups: (add, del) => {
       pendingAdd.push(...add);
       pendingDel.push(...del);
-      if (!flushQueued) {
-        flushQueued = true;
-        queueMicrotask(() => {
-          flushQueued = false;
-          tell({ t: "groups", add: pendingAdd, del: pendingDel });
-          pendingAdd = [];
-          pendingDel = [];
-        });
-      }
+      flushGroups();
     },
     stopping: (code) => tell({ t: "stopping", code }),
     intent: (entry) => {
       pendingIntent.set(entry.name, entry);
-      if (pendingIntent.size === 1) queueMicrotask(() => {
-        tell({ t: "intent", entries: [...pendingIntent.values()] });
-        pendingIntent.clear();
-      });
+      flushIntent();
     },
     exit,
   }, contain, logs);
@@ -373,7 +381,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
 
   const control = new Endpoint(api, false, "control socket");
   const status = new Endpoint(api, true, "status socket");
-  server = control;
+  listeners.push(control, status);
   try {
     await control.open(config.socket, controlAccess(config));
   } catch (e) {
@@ -388,7 +396,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   // GET /metrics over HTTP ([sup] metrics = "host:port"), sampled per scrape
   if (config.metrics) {
     try {
-      metricsServer = serveMetrics(config.metrics, metrics);
+      const http = serveMetrics(config.metrics, metrics);
+      listeners.push({ stop: () => http.stop(true) });
       log(`metrics on http://${config.metrics}/metrics`);
     } catch (e) {
       log(`cannot serve metrics on ${config.metrics}: ${(e as Error).message}`);

@@ -2,7 +2,7 @@
 // foreseen (a reserve stays free for the control socket) instead of hit; and the soft
 // RLIMIT_NOFILE the operator started sup with, which Bun raises for itself at start-up.
 import { readdirSync, readFileSync } from "node:fs";
-import { getRlimit, RLIMIT_NOFILE, setRlimit, type Rlimit } from "./libc.ts";
+import { getRlimit, RLIMIT, setRlimit, type Rlimit } from "./libc.ts";
 
 /** fds kept free for the control socket and sup's own work: spawns stop short of them */
 export const FD_RESERVE = 16;
@@ -26,7 +26,7 @@ export class FdBudget {
   private usesSince = 0;
 
   constructor(
-    readonly limit: number = getRlimit(RLIMIT_NOFILE)?.soft ?? Infinity,
+    readonly limit: number = getRlimit(RLIMIT.nofile)?.soft ?? Infinity,
     private readonly count: () => number = fdsInUse,
     private readonly perUse = 4,
   ) {
@@ -69,7 +69,7 @@ export function operatorNofile(env = process.env, ppid = process.ppid): number |
   const given = env.SUP_MANAGER_NOFILE;
   if (given === "unlimited") return Infinity;
   if (given && Number.isFinite(Number(given))) return Number(given);
-  const own = getRlimit(RLIMIT_NOFILE);
+  const own = getRlimit(RLIMIT.nofile);
   if (!own) return null;
   const parent = ppid > 1 ? parentNofile(ppid) : null;
   if (parent && parent.hard === own.hard && parent.soft < own.soft) return parent.soft;
@@ -98,11 +98,11 @@ function parentNofile(pid: number): Rlimit | null {
 export function withSoftNofile<T>(soft: number | null, budget: FdBudget, fn: () => T): { value: T; lowered: boolean } {
   const raised = budget.limit;
   if (soft === null || !(soft < raised) || raised - budget.free() + FD_RESERVE >= soft) return { value: fn(), lowered: false };
-  const hard = getRlimit(RLIMIT_NOFILE)?.hard ?? Infinity;
-  if (!setRlimit(RLIMIT_NOFILE, { soft, hard })) return { value: fn(), lowered: false };
+  const hard = getRlimit(RLIMIT.nofile)?.hard ?? Infinity;
+  if (!setRlimit(RLIMIT.nofile, { soft, hard })) return { value: fn(), lowered: false };
   try {
     return { value: fn(), lowered: true };
   } finally {
-    setRlimit(RLIMIT_NOFILE, { soft: raised, hard });
+    setRlimit(RLIMIT.nofile, { soft: raised, hard });
   }
 }

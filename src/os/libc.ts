@@ -127,8 +127,8 @@ export function execve(path: string, argv: string[], env: Record<string, string>
   return false; // only reached when execve failed
 }
 
-/** RLIMIT_NOFILE, from <sys/resource.h> (Linux) */
-export const RLIMIT_NOFILE = 7;
+/** the resources of <sys/resource.h> (Linux) that sup reads or companions may limit */
+export const RLIMIT = { cpu: 0, stack: 3, core: 4, nproc: 6, nofile: 7, memlock: 8, as: 9 } as const;
 /** RLIM_INFINITY as a JS number: limits at or above 2^53 read as Infinity */
 const INF = 2n ** 64n - 1n;
 
@@ -172,8 +172,6 @@ export function writable(fd: number): boolean {
   return true; // POLLOUT, or POLLERR/POLLHUP: the write will say which
 }
 
-/** the resources of <sys/resource.h> (Linux) that companions may limit */
-export const RLIMIT = { cpu: 0, stack: 3, core: 4, nproc: 6, nofile: 7, memlock: 8, as: 9 } as const;
 
 const ERRNO_NAMES: Record<number, string> = { 1: "EPERM", 2: "ENOENT", 11: "EAGAIN", 12: "ENOMEM", 13: "EACCES", 22: "EINVAL" };
 /** errno of the last failed libc call on this thread, as a name where it is a common one ("EPERM") */

@@ -1,6 +1,6 @@
-// Reading /proc: children of a pid, process state. Used by the arbiter to find and reap
-// orphans re-parented to it, and by tests for a census.
-import { readdirSync, readFileSync } from "node:fs";
+// Reading /proc: children and descendants of a pid, process state and cost, environment. Used
+// by the arbiter and the containment of companion trees.
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 
 export interface ProcInfo {
   pid: number;
@@ -12,15 +12,14 @@ export interface ProcInfo {
   start: number;
 }
 
+/** identity and state of one process (null: gone); one read of /proc/PID/stat, see statOf */
 export function procInfo(pid: number): ProcInfo | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // comm may contain spaces and parens: split after the last ")"
-    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgid: Number(rest[2]), sid: Number(rest[3]), start: Number(rest[19]) };
-  } catch {
-    return null;
-  }
+  return statOf(pid);
+}
+
+/** a process read from /proc that is running: not gone, not a zombie (Z) or dead (X) */
+export function isRunning<T extends ProcInfo>(p: T | null): p is T {
+  return p !== null && p.state !== "Z" && p.state !== "X";
 }
 
 export function allProcs(): ProcInfo[] {
@@ -39,55 +38,52 @@ export function allProcs(): ProcInfo[] {
   return out;
 }
 
-/** the children of `ppid`: from each /proc/PID/task/TID/children file (cheap), else a scan of /proc */
-export function childrenOf(ppid: number): ProcInfo[] {
+/** the pids in `ppid`'s children lists (/proc/PID/task/TID/children, proc(5)); [] when gone */
+export function childPids(ppid: number): number[] {
+  const out: number[] = [];
+  let tids: string[];
   try {
-    const pids = new Set<number>();
-    for (const tid of readdirSync(`/proc/${ppid}/task`)) {
-      for (const n of readFileSync(`/proc/${ppid}/task/${tid}/children`, "utf8").split(" ")) if (n.trim()) pids.add(Number(n));
-    }
-    const out: ProcInfo[] = [];
-    for (const pid of pids) {
-      const p = procInfo(pid);
-      if (p && p.ppid === ppid) out.push(p);
-    }
-    return out;
+    tids = readdirSync(`/proc/${ppid}/task`);
   } catch {
-    return allProcs().filter((p) => p.ppid === ppid);
+    return out;
   }
+  for (const tid of tids) {
+    let list: string;
+    try {
+      list = readFileSync(`/proc/${ppid}/task/${tid}/children`, "utf8");
+    } catch {
+      continue;
+    }
+    for (const n of list.split(" ")) if (n.trim()) out.push(Number(n));
+  }
+  return out;
+}
+
+/** the children of `ppid`: from its children lists (cheap), else (no such files) a scan of /proc */
+export function childrenOf(ppid: number): ProcInfo[] {
+  if (!existsSync(`/proc/${ppid}/task/${ppid}/children`)) return allProcs().filter((p) => p.ppid === ppid);
+  const out: ProcInfo[] = [];
+  for (const pid of new Set(childPids(ppid))) {
+    const p = procInfo(pid);
+    if (p && p.ppid === ppid) out.push(p);
+  }
+  return out;
 }
 
 /**
  * Every live descendant of `roots` (not the roots themselves), by walking the kernel's
- * /proc/PID/task/TID/children lists (proc(5)); a process that ends during the walk is skipped.
+ * children lists; a process that ends during the walk is skipped.
  */
 export function descendants(roots: number[]): number[] {
   const seen = new Set<number>(roots);
   const out: number[] = [];
   const stack = [...roots];
   while (stack.length) {
-    const pid = stack.pop()!;
-    let tids: string[];
-    try {
-      tids = readdirSync(`/proc/${pid}/task`);
-    } catch {
-      continue;
-    }
-    for (const tid of tids) {
-      let list: string;
-      try {
-        list = readFileSync(`/proc/${pid}/task/${tid}/children`, "utf8");
-      } catch {
-        continue;
-      }
-      for (const n of list.split(" ")) {
-        if (!n.trim()) continue;
-        const child = Number(n);
-        if (seen.has(child)) continue;
-        seen.add(child);
-        out.push(child);
-        stack.push(child);
-      }
+    for (const child of childPids(stack.pop()!)) {
+      if (seen.has(child)) continue;
+      seen.add(child);
+      out.push(child);
+      stack.push(child);
     }
   }
   return out;
