@@ -3,7 +3,7 @@
 // groups and ids (for a companion's exec trampoline), errno. Loaded lazily; every call degrades
 // to a no-op (returning false) where libc cannot be opened, so sup still runs, with weaker
 // guarantees.
-import { dlopen, FFIType, ptr, read } from "bun:ffi";
+import { dlopen, FFIType, ptr, read, type FFIFunction } from "bun:ffi";
 
 /** the signals `sup run` handles: TERM INT QUIT HUP USR1 */
 export const ARBITER_SIGNALS = [15, 2, 3, 1, 10];
@@ -16,13 +16,30 @@ const WNOHANG = 1;
 type Lib = ReturnType<typeof open>;
 let lib: Lib | null | undefined;
 
+/** libc's names, glibc first, then musl (Alpine; Debian's musl package has only the loader) */
+const LIBC_NAMES = ["libc.so.6", "libc.musl-x86_64.so.1", "libc.musl-aarch64.so.1", "/lib/ld-musl-x86_64.so.1", "/lib/ld-musl-aarch64.so.1"];
+
+/** dlopen the first of LIBC_NAMES that opens; throws the first error when none does */
+function dlopenLibc<Fns extends Record<string, FFIFunction>>(symbols: Fns) {
+  let first: unknown;
+  for (const name of LIBC_NAMES) {
+    try {
+      return dlopen(name, symbols);
+    } catch (e) {
+      first ??= e;
+    }
+  }
+  throw first;
+}
+
 function open() {
-  return dlopen("libc.so.6", {
+  // prlimit, not prlimit64: musl >= 1.2.4 no longer resolves the LFS64 names through dlsym
+  return dlopenLibc({
     prctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
     getppid: { args: [], returns: FFIType.i32 },
     sigprocmask: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     waitpid: { args: [FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
-    prlimit64: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    prlimit: { args: [FFIType.i32, FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     pipe2: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
     poll: { args: [FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
     getpriority: { args: [FFIType.i32, FFIType.u32], returns: FFIType.i32 },
@@ -106,7 +123,7 @@ export function reap(pid: number): number {
 export function execve(path: string, argv: string[], env: Record<string, string>): boolean {
   let fn: (p: number, a: number, e: number) => number;
   try {
-    fn = dlopen("libc.so.6", { execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } }).symbols.execve as unknown as typeof fn;
+    fn = dlopenLibc({ execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 } }).symbols.execve as unknown as typeof fn;
   } catch {
     return false;
   }
@@ -140,12 +157,12 @@ export interface Rlimit {
 const toNum = (v: bigint) => (v === INF || v >= 2n ** 53n ? Infinity : Number(v));
 const toBig = (v: number) => (v === Infinity ? INF : BigInt(Math.floor(v)));
 
-/** getrlimit(2) of this process (prlimit64 with pid 0); null where libc is not reachable */
+/** getrlimit(2) of this process (prlimit with pid 0); null where libc is not reachable */
 export function getRlimit(resource: number): Rlimit | null {
   const l = libc();
   if (!l) return null;
   const old = new BigUint64Array(2);
-  if (l.prlimit64(0, resource, null, ptr(old)) !== 0) return null;
+  if (l.prlimit(0, resource, null, ptr(old)) !== 0) return null;
   return { soft: toNum(old[0]!), hard: toNum(old[1]!) };
 }
 
@@ -154,7 +171,7 @@ export function setRlimit(resource: number, limit: Rlimit): boolean {
   const l = libc();
   if (!l) return false;
   const next = new BigUint64Array([toBig(limit.soft), toBig(limit.hard)]);
-  return l.prlimit64(0, resource, ptr(next), null) === 0;
+  return l.prlimit(0, resource, ptr(next), null) === 0;
 }
 
 const POLLOUT = 4;
