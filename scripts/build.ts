@@ -1,10 +1,12 @@
-// Builds the one executable: dist/sup (or --outfile PATH). Flags: see
-// ../shared/notes/bun-platform.md (--bytecode needs esm for top-level await; the autoload flags
-// keep a .env or bunfig.toml in the operator's folder from leaking into every companion).
-import { $ } from "bun";
+// Builds the one executable for this machine: dist/sup (or --outfile PATH). The flags and the
+// baked-in build facts (commit, date, target) come from compile.ts, shared with release.ts.
+import { buildDate, compile, gitCommit, hostTarget, ROOT } from "./compile.ts";
 
-const root = new URL("..", import.meta.url).pathname;
 const i = process.argv.indexOf("--outfile");
-const out = i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : `${root}dist/sup`;
-await $`${process.execPath} build --compile --minify --bytecode --format=esm --no-compile-autoload-dotenv --no-compile-autoload-bunfig ${root}src/cli/main.ts --outfile ${out}`.quiet();
+const out = i > 0 && process.argv[i + 1] ? process.argv[i + 1]! : `${ROOT}dist/sup`;
+const r = await compile(out, { commit: gitCommit(), built: buildDate(), target: hostTarget() });
+if (!r.ok) {
+  console.error(r.output);
+  process.exit(1);
+}
 console.log(`built ${out}`);

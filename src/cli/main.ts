@@ -1,7 +1,7 @@
 // The one executable's entry: the verbs (dispatch.ts), the hidden `__manager` and `__exec` (a
 // companion's exec trampoline).
 // Fast paths first (version, manager) so they pay for no CLI library.
-import { VERSION } from "../version.ts";
+import { versionLine } from "../version.ts";
 
 const raw = process.argv.slice(2);
 
@@ -23,7 +23,7 @@ async function main(): Promise<number> {
     (await import("../contain/limits.ts")).execTrampoline(rest);
   }
   if ((cmd === "--version" || cmd === "-V" || cmd === "version") && rest.length === 0) {
-    (await import("./output.ts")).out(`sup ${VERSION}\n`);
+    (await import("./output.ts")).out(versionLine());
     return 0;
   }
   if (cmd === "run" && !process.env.SUP_ARBITER_EXEC) await quietRuntime();
