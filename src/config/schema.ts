@@ -252,11 +252,133 @@ const command = z.union(
   { error: "must be a string (run with /bin/sh -c) or an array of strings (argv)" },
 );
 
+
+// ---------- readiness, health, dependencies (contract §9)
+
+/**
+ * One way to tell that a companion is ready (or alive): sd_notify READY=1 on sup's datagram socket,
+ * a newline on an inherited fd (s6's notification-fd), a TCP connect, an HTTP GET answering 2xx
+ * (or `status`), a command exiting 0, a captured line matching a regular expression; for health
+ * also the notify watchdog (no WATCHDOG=1 for `ms`).
+ */
+export type Probe =
+  | { kind: "notify" }
+  | { kind: "fd"; fd: number }
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "http"; url: string; status: number | null }
+  | { kind: "exec"; argv: string[] }
+  | { kind: "log"; pattern: string }
+  | { kind: "watchdog"; ms: number };
+
+/** a `ready` or `health` check: the probe and its timings (ms); `withinMs` for ready, `failures` for health */
+export interface Check {
+  probe: Probe;
+  intervalMs: number;
+  timeoutMs: number;
+  withinMs: number;
+  failures: number;
+}
+
+/** a dependency condition (contract §9): spawned, RUNNING (ready), EXITED with a success code */
+export type DependCondition = "started" | "ready" | "completed";
+export interface Dependency {
+  name: string;
+  condition: DependCondition;
+}
+
+const positiveSeconds = secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost);
+
+/** "host:port", "[v6]:port" or a port number (host 127.0.0.1) */
+function tcpTarget(v: string | number): { host: string; port: number } | string {
+  if (typeof v === "number") return Number.isInteger(v) && v >= 1 && v <= 65535 ? { host: "127.0.0.1", port: v } : "the port must be a whole number from 1 to 65535";
+  const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return 'must be a port number or "host:port" (e.g. 5432 or "127.0.0.1:5432")';
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+const probeFields = {
+  notify: z.literal(true, { error: "must be true (sd_notify: sup gives the companion a NOTIFY_SOCKET)" }),
+  fd: z.number({ error: "must be a file descriptor number from 3 to 63" }).int({ error: "must be a whole number from 3 to 63" }).min(3, { error: "must be at least 3 (0-2 are stdin, stdout, stderr)" }).max(63, { error: "must be at most 63" }),
+  tcp: z.union([z.number(), z.string()], { error: 'must be a port number or "host:port"' }),
+  http: z.string({ error: 'must be a URL like "http://127.0.0.1:8000/health"' }).regex(/^https?:\/\/[^\s/]+/, { error: 'must be an http:// or https:// URL like "http://127.0.0.1:8000/health"' }),
+  status: z.number({ error: "must be an HTTP status code (100-599)" }).int({ error: "must be an HTTP status code (100-599)" }).min(100, { error: "must be an HTTP status code (100-599)" }).max(599, { error: "must be an HTTP status code (100-599)" }),
+  exec: z.union([z.string().trim().min(1, { error: "must not be empty" }), z.array(z.string(), { error: "must be a string or an array of strings" }).min(1, { error: "must not be empty" })], {
+    error: "must be a string (run with /bin/sh -c) or an array of strings (argv)",
+  }),
+  log: z.string({ error: "must be a regular expression" }).min(1, { error: "must not be empty" }),
+  watchdog: positiveSeconds,
+  interval: positiveSeconds,
+  timeout: positiveSeconds,
+  within: positiveSeconds,
+  failures: z.number({ error: "must be a whole number >= 1" }).int({ error: "must be a whole number >= 1" }).min(1, { error: "must be a whole number >= 1" }).max(1000, { error: "must be at most 1000" }),
+} as const;
+
+const READY_KINDS = ["notify", "fd", "tcp", "http", "exec", "log"] as const;
+const HEALTH_KINDS = ["tcp", "http", "exec", "watchdog"] as const;
+
+/** `ready` or `health`: exactly one kind of probe, with the timings of its use (contract §9) */
+function checkSchema(use: "ready" | "health") {
+  const kinds: readonly string[] = use === "ready" ? READY_KINDS : HEALTH_KINDS;
+  const timing = use === "ready" ? ["interval", "timeout", "within"] : ["interval", "timeout", "failures"];
+  const keys = [...kinds, "status", ...timing] as (keyof typeof probeFields)[];
+  const shape = Object.fromEntries(keys.map((k) => [k, probeFields[k].optional()])) as { [K in keyof typeof probeFields]: z.ZodOptional<(typeof probeFields)[K]> };
+  const example = use === "ready" ? "ready = { tcp = 5432 }" : 'health = { http = "http://127.0.0.1:8000/health" }';
+  return z.strictObject(shape, { error: `must be a table like ${example}` }).transform((v, ctx): Check => {
+    const given = kinds.filter((k) => v[k as keyof typeof v] !== undefined);
+    if (given.length !== 1) {
+      ctx.addIssue({ code: "custom", message: given.length ? `takes one kind of check, not ${given.join(" and ")}` : `needs one of ${kinds.join(", ")} (e.g. ${example})` });
+      return z.NEVER;
+    }
+    if (v.status !== undefined && v.http === undefined) ctx.addIssue({ code: "custom", message: "status goes with http", path: ["status"] });
+    let probe: Probe;
+    const kind = given[0]!;
+    if (kind === "notify") probe = { kind: "notify" };
+    else if (kind === "fd") probe = { kind: "fd", fd: v.fd! };
+    else if (kind === "tcp") {
+      const t = tcpTarget(v.tcp!);
+      if (typeof t === "string") {
+        ctx.addIssue({ code: "custom", message: t, path: ["tcp"] });
+        return z.NEVER;
+      }
+      probe = { kind: "tcp", ...t };
+    } else if (kind === "http") probe = { kind: "http", url: v.http!, status: v.status ?? null };
+    else if (kind === "exec") probe = { kind: "exec", argv: typeof v.exec === "string" ? ["/bin/sh", "-c", v.exec] : v.exec! };
+    else if (kind === "log") {
+      try {
+        new RegExp(v.log!);
+      } catch (e) {
+        ctx.addIssue({ code: "custom", message: `is not a regular expression: ${(e as Error).message}`, path: ["log"] });
+        return z.NEVER;
+      }
+      probe = { kind: "log", pattern: v.log! };
+    } else probe = { kind: "watchdog", ms: Math.round(v.watchdog! * 1000) };
+    const ms = (s: number | undefined, d: number) => Math.round((s ?? d) * 1000);
+    return use === "ready"
+      ? { probe, intervalMs: ms(v.interval, 0.5), timeoutMs: ms(v.timeout, 1), withinMs: ms(v.within, 60), failures: 1 }
+      : { probe, intervalMs: ms(v.interval, 10), timeoutMs: ms(v.timeout, 2), withinMs: 0, failures: v.failures ?? 3 };
+  });
+}
+
+const dependCondition = z.enum(["started", "ready", "completed"], { error: 'must be "started", "ready" or "completed"' });
+/** depends_on = ["db"] (condition ready) or { db = "ready", migrate = "completed" } */
+const dependsOn = z
+  .union([z.array(z.string({ error: "must be a companion name" }), { error: "must be a list of names or a table of NAME = condition" }), z.record(z.string(), dependCondition)], {
+    error: 'must be a list of names (["db"]) or a table of NAME = "started" | "ready" | "completed"',
+  })
+  .transform((v): Dependency[] => (Array.isArray(v) ? [...new Set(v)].map((name) => ({ name, condition: "ready" as const })) : Object.entries(v).map(([name, condition]) => ({ name, condition }))));
+
+/** the keys only a companion's own table takes (not [defaults]): what it waits for and how it is known to be up */
+export const companionOnlyFields = {
+  ready: checkSchema("ready"),
+  health: checkSchema("health"),
+  depends_on: dependsOn,
+} as const;
+
 const table = (what: string) => ({ error: `must be a table (${what})` });
 
 export const defaultsSchema = z.strictObject(companionFields, table("[defaults]")).partial();
 export const companionSchema = z
-  .strictObject({ command, ...companionFields }, table("[companions.NAME]"))
+  .strictObject({ command, ...companionFields, ...companionOnlyFields }, table("[companions.NAME]"))
   .partial()
   .required({ command: true });
 
@@ -377,6 +499,12 @@ export interface CompanionSpec {
   limits: Limits;
   /** the tree's memory cap in bytes (enforced elsewhere); null = none */
   maxMemoryBytes: number | null;
+  /** how sup knows it is up (null: up after startsecs) */
+  ready: Check | null;
+  /** liveness while RUNNING (null: none) */
+  health: Check | null;
+  /** what must hold before it starts (instances expanded to NAME.1 … NAME.N) */
+  dependsOn: Dependency[];
   /** false: stays STOPPED ("not started") until `start` */
   autostart: boolean;
   /** the [companions.X] name this runs from: X itself, or X for the instances X.1 … X.N */

@@ -7,6 +7,7 @@ import type { z } from "zod";
 import {
   builtinDefaults,
   companionFields,
+  companionOnlyFields,
   companionSchema,
   defaultsSchema,
   fileSchema,
@@ -14,6 +15,7 @@ import {
   LIMIT_KEYS,
   NAME_RE,
   type CompanionSpec,
+  type Dependency,
   type ErrOutput,
   type Output,
   type ResolvedDefaults,
@@ -173,6 +175,9 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // a restart's stop waits as long as a stop unless said otherwise (contract §3)
       reloadTimeoutMs: ms(c.reload_timeout ?? c.stop_timeout),
       autostart: c.autostart,
+      ready: parsed.data.ready ?? null,
+      health: parsed.data.health ?? null,
+      dependsOn: parsed.data.depends_on ?? [],
       stdout: output(expand(c.stdout, where("stdout")), dir) as Output,
       stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(expand(c.stderr, where("stderr")), dir),
       cwd: resolve(dir, expand(c.cwd, where("cwd"))),
@@ -202,9 +207,11 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // two fds appending to one file interleave fine, but say what is meant
       spec.stderr = { kind: "stdout" };
     }
+    if (i === 1) checkProbes(spec, path, report);
     companions.push({ ...spec, hash: hashSpec(spec), policyHash: policyHash(spec) });
     }
   }
+  resolveDependencies(companions, report);
   // names are unique also after instance expansion: [companions."web.1"] beside web with instances
   const seen = new Set<string>();
   for (const c of companions) {
@@ -250,11 +257,88 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
   return { ok: true, config };
 }
 
-/** The arbiter's total stop budget: graceful_timeout, else slowest stop_timeout + 5 s. */
+/**
+ * The arbiter's total stop budget (ms): graceful_timeout, else the slowest chain of stop timeouts
+ * + 5 s. A chain is a path along depends_on: a companion stops only after its dependents are gone
+ * (contract §2, §9), so its stop can take their stop time plus its own.
+ */
 export function gracefulBudgetMs(config: SupConfig): number {
   if (config.gracefulTimeoutMs !== null) return config.gracefulTimeoutMs;
-  const slowest = Math.max(0, ...config.companions.map((c) => Math.max(c.stopTimeoutMs, c.reloadTimeoutMs)));
+  const own = new Map(config.companions.map((c) => [c.name, Math.max(c.stopTimeoutMs, c.reloadTimeoutMs)]));
+  const dependents = new Map<string, string[]>();
+  for (const c of config.companions) for (const d of c.dependsOn) dependents.set(d.name, [...(dependents.get(d.name) ?? []), c.name]);
+  const chain = new Map<string, number>();
+  const longest = (name: string, depth: number): number => {
+    const known = chain.get(name);
+    if (known !== undefined) return known;
+    if (depth > config.companions.length) return 0; // a cycle (validation refuses them): no chain
+    const after = Math.max(0, ...(dependents.get(name) ?? []).map((d) => longest(d, depth + 1)));
+    const total = (own.get(name) ?? 0) + after;
+    chain.set(name, total);
+    return total;
+  };
+  const slowest = Math.max(0, ...config.companions.map((c) => longest(c.name, 0)));
   return Math.min(slowest + 5000, Number.MAX_SAFE_INTEGER);
+}
+
+type Report = (path: (string | number)[], message: string) => void;
+
+/** what a check needs of the rest of the companion's settings */
+function checkProbes(spec: Omit<CompanionSpec, "hash" | "policyHash">, path: string[], report: Report): void {
+  if (spec.health?.probe.kind === "watchdog" && spec.ready?.probe.kind !== "notify") {
+    report([...path, "health", "watchdog"], "needs ready = { notify = true } (the companion sends WATCHDOG=1 over sd_notify)");
+  }
+  if (spec.ready?.probe.kind === "log" && spec.stdout.kind !== "capture" && spec.stderr.kind !== "capture") {
+    report([...path, "ready", "log"], 'needs captured output: stdout or stderr = "capture" (the default)');
+  }
+}
+
+/**
+ * depends_on names known companions (a name with instances means all of them, NAME.1 … NAME.N)
+ * and no chain leads back to where it started. Rewrites each spec's dependsOn to instance names.
+ */
+function resolveDependencies(companions: CompanionSpec[], report: Report): void {
+  const byBase = new Map<string, string[]>();
+  for (const c of companions) byBase.set(c.base, [...(byBase.get(c.base) ?? []), c.name]);
+  const names = new Set(companions.map((c) => c.name));
+  const reported = new Set<string>();
+  for (const c of companions) {
+    const out: Dependency[] = [];
+    for (const d of c.dependsOn) {
+      const targets = byBase.get(d.name) ?? (names.has(d.name) ? [d.name] : null);
+      if (!targets) {
+        const key = `${c.base}\0${d.name}`;
+        if (!reported.has(key)) {
+          const near = [...byBase.keys()].map((n) => [n, distance(d.name.toLowerCase(), n.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
+          report(["companions", c.base, "depends_on"], `unknown companion ${JSON.stringify(d.name)}${near && near[1] < 3 ? ` (did you mean "${near[0]}"?)` : ""}`);
+        }
+        reported.add(key);
+        continue;
+      }
+      for (const t of targets) if (!out.some((o) => o.name === t)) out.push({ name: t, condition: d.condition });
+    }
+    c.dependsOn = out;
+  }
+  // a cycle: depth-first, each cycle reported once at the first companion met on it
+  const spec = new Map(companions.map((c) => [c.name, c]));
+  const state = new Map<string, 1 | 2>(); // 1: on the path, 2: done
+  const path: string[] = [];
+  const visit = (name: string): void => {
+    state.set(name, 1);
+    path.push(name);
+    for (const d of spec.get(name)?.dependsOn ?? []) {
+      const s = state.get(d.name);
+      if (s === 1) {
+        const loop = [...path.slice(path.indexOf(d.name)), d.name];
+        const base = spec.get(loop[0]!)!.base;
+        if (!reported.has(`cycle\0${base}`)) report(["companions", base, "depends_on"], `dependency cycle: ${loop.join(" -> ")}`);
+        reported.add(`cycle\0${base}`);
+      } else if (s === undefined) visit(d.name);
+    }
+    path.pop();
+    state.set(name, 2);
+  };
+  for (const c of companions) if (!state.has(c.name)) visit(c.name);
 }
 
 /** shell reserved words and builtins: a string command that starts with one runs with /bin/sh -c */
@@ -291,7 +375,10 @@ const SHAPING = ["command", "argv", "cwd", "env", "stdout", "stderr", "user", "g
 
 /** hash of what shapes the process: the identity reread compares to decide a restart */
 export function hashSpec(spec: Omit<CompanionSpec, "hash" | "policyHash">): string {
-  return digest(Object.fromEntries(SHAPING.map((k) => [k, spec[k]])));
+  // a notify socket, a notification fd or a watchdog period is part of the process's environment
+  const channel = spec.ready && (spec.ready.probe.kind === "notify" || spec.ready.probe.kind === "fd") ? spec.ready.probe : null;
+  const watchdog = spec.health?.probe.kind === "watchdog" ? spec.health.probe.ms : null;
+  return digest({ ...Object.fromEntries(SHAPING.map((k) => [k, spec[k]])), ...(channel ? { channel } : {}), ...(watchdog !== null ? { watchdog } : {}) });
 }
 
 /** hash of everything else (timings, policy, sinks, name): a change is applied in place */
@@ -319,12 +406,14 @@ function stableJson(v: unknown): string {
 
 const SUP_KEYS = Object.keys(supSchema.shape);
 const COMPANION_KEYS = Object.keys(companionFields);
+/** keys only a companion's own table takes */
+const OWN_KEYS = Object.keys(companionOnlyFields);
 const TABLES = ["sup", "defaults", "companions"];
 
 /** where a key of another table belongs, in the words of the file's headers */
 function home(key: string): string | undefined {
   if (SUP_KEYS.includes(key)) return "[sup]";
-  if (key === "command") return "[companions.NAME]";
+  if (key === "command" || OWN_KEYS.includes(key)) return "[companions.NAME]";
   if (COMPANION_KEYS.includes(key)) return "[defaults] or [companions.NAME]";
   return undefined;
 }
@@ -349,12 +438,13 @@ function unknownKey(path: (string | number)[], key: string, value: unknown): str
   const section = path[0] === "sup" ? "sup" : path[0] === "defaults" ? "defaults" : "companion";
   // a resource limit written beside the companion's keys belongs in its limits table
   if (section !== "sup" && (LIMIT_KEYS as readonly string[]).includes(key)) return `unknown key (did you mean limits = { ${key} = … }?)`;
-  const own = section === "sup" ? SUP_KEYS : section === "defaults" ? COMPANION_KEYS : ["command", ...COMPANION_KEYS];
+  const own = section === "sup" ? SUP_KEYS : section === "defaults" ? COMPANION_KEYS : ["command", ...COMPANION_KEYS, ...OWN_KEYS];
   const where = home(key);
-  if (where) return `belongs in ${where}${key === "command" && section === "defaults" ? " ([defaults] takes every companion key but command)" : ""}`;
+  const note = section !== "defaults" ? "" : key === "command" ? " ([defaults] takes every companion key but command)" : OWN_KEYS.includes(key) ? ` (each companion has its own ${key}; [defaults] does not take it)` : "";
+  if (where) return `belongs in ${where}${note}`;
   const mine = nearest(key, own);
   if (mine) return `unknown key${quoted(mine)}`;
-  const other = nearest(key, [...SUP_KEYS, "command", ...COMPANION_KEYS]);
+  const other = nearest(key, [...SUP_KEYS, "command", ...COMPANION_KEYS, ...OWN_KEYS]);
   return other ? `unknown key (did you mean "${other}"? it belongs in ${home(other)})` : "unknown key";
 }
 

@@ -2,7 +2,7 @@
 // Pure: no clock, no I/O, no Bun. Every (state, event) cell is filled; an impossible pair
 // (a late or duplicate exit, a stray timer) logs a warning and keeps the state.
 import { signalNumber } from "../config/signals.ts";
-import type { CompanionSpec } from "../config/schema.ts";
+import type { CompanionSpec, Dependency } from "../config/schema.ts";
 import type { Clock, Companion, Effect, Event, EventType, Reply, State, StepResult } from "./types.ts";
 import { isSuccess, retryDelayMs, shouldRestart, stableWindowMs } from "./policy.ts";
 
@@ -35,7 +35,41 @@ export function newCompanion(spec: CompanionSpec): Companion {
     reason: "not started",
     hasRun: false,
     runs: 0,
+    waitingFor: [],
+    ready: false,
+    healthFailures: 0,
+    healthDetail: null,
+    notifyStatus: null,
+    failedStart: null,
+    held: false,
   };
+}
+
+/** "db (ready), migrate (completed)" */
+export function depText(deps: readonly Dependency[]): string {
+  return deps.map((d) => `${d.name} (${d.condition})`).join(", ");
+}
+
+/** the check a probe stands for, in the log's words: "tcp 127.0.0.1:5432", "READY=1" */
+export function probeText(spec: CompanionSpec): string {
+  const p = spec.ready?.probe;
+  if (!p) return "";
+  switch (p.kind) {
+    case "notify":
+      return "READY=1";
+    case "fd":
+      return `a line on fd ${p.fd}`;
+    case "tcp":
+      return `tcp ${p.host}:${p.port}`;
+    case "http":
+      return `http ${p.url}`;
+    case "exec":
+      return `exec ${p.argv.join(" ")}`;
+    case "log":
+      return `log /${p.pattern}/`;
+    case "watchdog":
+      return "watchdog";
+  }
 }
 
 export function exitText(code: number | null, signal: string | null): string {
@@ -65,6 +99,13 @@ function spawn(c: Companion, counted: boolean): StepResult {
       retryDelayMs: null,
       restartCount: c.restartCount + (counted && c.hasRun ? 1 : 0),
       reason: "starting",
+      waitingFor: [],
+      ready: false,
+      healthFailures: 0,
+      healthDetail: null,
+      notifyStatus: null,
+      failedStart: null,
+      held: false,
     },
     effects: [{ type: "spawn", spec: c.spec }],
   };
@@ -72,7 +113,17 @@ function spawn(c: Companion, counted: boolean): StepResult {
 
 /** STARTING/RUNNING -> STOPPING: stop_signal to the group now, SIGKILL at the deadline */
 function beginStop(c: Companion, now: Clock, timeoutMs: number): Companion {
-  return { ...c, state: "STOPPING", deadline: now.mono + timeoutMs, killed: false, reason: "stopping" };
+  return { ...c, state: "STOPPING", deadline: now.mono + timeoutMs, killed: false, held: false, reason: "stopping" };
+}
+
+/** a start from down: spawn now, or WAITING while a dependency is not met (contract §4, §9) */
+function startOrWait(c: Companion, counted: boolean, unmet: Dependency[] | undefined): StepResult {
+  if (unmet?.length) {
+    // STOPPED/EXITED/FATAL/BACKOFF -> WAITING: a dependency is not met
+    const next: Companion = { ...c, state: "WAITING", pid: null, deadline: null, nextRetryAt: null, retryDelayMs: null, waitingFor: unmet, reason: `for ${depText(unmet)}` };
+    return ok(next, `${c.name} waiting for ${depText(unmet)}`);
+  }
+  return withReply(spawn(c, counted), `${c.name} started`);
 }
 const stopSignal = (c: Companion): Effect => ({ type: "signal", pid: c.pid!, signal: c.spec.stopSignal, group: true });
 
@@ -88,6 +139,9 @@ function afterExit(c: Companion, ev: Extract<Event, { type: "exited" }>, now: Cl
     lastExitSignal: ev.signal,
     exitCount: c.exitCount + 1,
     reason: exitText(ev.code, ev.signal),
+    ready: false,
+    notifyStatus: null,
+    held: false,
   };
 }
 
@@ -146,12 +200,31 @@ const exitedWhileStopping: Cell<"exited"> = (c, ev, now) => {
   if (d.removed) return { next: { ...d, state: "STOPPED", reason: "removed" }, effects: [{ type: "gone" }] };
   // STOPPING -> STARTING: restart pending (restart command, reread change)
   if (d.restartPending && !d.manualStop) return spawn(d, !d.startPending);
+  // STOPPING -> BACKOFF/FATAL/EXITED: it was stopped for not being ready in time — a failed run
+  if (d.failedStart && !d.manualStop) return failedRun({ ...d, reason: d.failedStart, failedStart: null }, now);
   // STOPPING -> STOPPED
   return { next: { ...d, state: "STOPPED", restartPending: false, reason: d.manualStop ? "stopped manually" : d.reason }, effects: [] };
 };
 
+/** a run that failed before it was up (not ready in time): BACKOFF as after a failed exit, FATAL at max_restarts, EXITED under restart = "never" */
+function failedRun(d: Companion, now: Clock): StepResult {
+  if (d.spec.restart === "never") {
+    const next: Companion = { ...d, state: "EXITED" };
+    return { next, effects: ended(next, "EXITED") };
+  }
+  const failures = d.failures + 1;
+  if (d.spec.maxRestarts > 0 && failures >= d.spec.maxRestarts) {
+    const next: Companion = { ...d, state: "FATAL", failures, reason: `gave up after ${failures} failed runs (${d.reason})` };
+    return { next, effects: ended(next, "FATAL") };
+  }
+  const delay = retryDelayMs(d.spec, failures);
+  return { next: { ...d, state: "BACKOFF", failures, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay }, effects: [] };
+}
+
 const spawnedWhileStarting: Cell<"spawned"> = (c, ev, now) => {
   const base: Companion = { ...c, pid: ev.pid, startedAt: now.wall, startedMono: now.mono, hasRun: true, runs: c.runs + 1, reason: "starting" };
+  // with a ready check: STARTING until ready, at most ready.within (contract §9)
+  if (c.spec.ready) return { next: { ...base, deadline: now.mono + c.spec.ready.withinMs }, effects: [] };
   // STARTING -> RUNNING at once when startsecs = 0
   if (c.spec.startsecsMs === 0) return { next: { ...base, state: "RUNNING", deadline: now.mono + stableWindowMs(c.spec), reason: "running" }, effects: [] };
   return { next: { ...base, deadline: now.mono + c.spec.startsecsMs }, effects: [] };
@@ -185,17 +258,20 @@ const spawnFailed: Cell<"spawnFailed"> = (c, ev, now) => {
 // ---------- commands
 
 // the operator's start or restart gives a crash loop (or one that gave up) a fresh count of failed runs
-const startFromDown: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, false), `${c.name} started`);
-const restartFromDown: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, true), `${c.name} started`);
-const startFromBackoff: Cell<"start"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, false), `${c.name} started`);
-const restartFromBackoff: Cell<"restart"> = (c) => withReply(spawn({ ...c, manualStop: false, failures: 0 }, true), `${c.name} started`);
+const startFromDown: Cell<"start"> = (c, ev) => startOrWait({ ...c, manualStop: false, failures: 0 }, false, ev.unmet);
+const restartFromDown: Cell<"restart"> = (c, ev) => startOrWait({ ...c, manualStop: false, failures: 0 }, true, ev.unmet);
+const startFromBackoff: Cell<"start"> = startFromDown;
+const restartFromBackoff: Cell<"restart"> = restartFromDown;
+
+/** an event no one waits a reply for (a reread, a probe): the cell's reply is dropped */
+const silent = ({ reply: _, ...r }: StepResult): StepResult => r;
 
 function withReply(r: StepResult, message: string): StepResult {
   return { ...r, reply: { ok: true, message } };
 }
 
 function markStop(c: Companion, ev: Extract<Event, { type: "stop" }>): Companion {
-  return { ...c, manualStop: true, restartPending: false, startPending: false, removed: c.removed || ev.kind === "remove" };
+  return { ...c, manualStop: true, restartPending: false, startPending: false, failedStart: null, removed: c.removed || ev.kind === "remove" };
 }
 
 const stopWhileDown: Cell<"stop"> = (c, ev) => {
@@ -207,13 +283,24 @@ const stopWhileBackoff: Cell<"stop"> = (c, ev) => {
   const next: Companion = { ...markStop(c, ev), state: "STOPPED", deadline: null, nextRetryAt: null, retryDelayMs: null, reason: "stopped manually" };
   return ok(next, `${c.name} stopped`, next.removed ? [{ type: "gone" }] : []);
 };
+const stopWhileWaiting: Cell<"stop"> = (c, ev) => {
+  // WAITING -> STOPPED: it never started
+  const next: Companion = { ...markStop(c, ev), state: "STOPPED", waitingFor: [], reason: "stopped manually" };
+  return ok(next, `${c.name} stopped`, next.removed ? [{ type: "gone" }] : []);
+};
 const stopWhileUp: Cell<"stop"> = (c, ev, now) => {
   if (c.pid === null) return ok({ ...markStop(c, ev), state: "STOPPED", deadline: null, reason: "stopped manually" }, `${c.name} stopped`);
+  // STARTING/RUNNING -> STOPPING, signal held: a companion that depends on it is still stopping (contract §9)
+  if (ev.hold) return ok({ ...markStop(c, ev), state: "STOPPING", deadline: null, killed: false, held: true, reason: "after its dependents" }, `${c.name} stopping`);
   // STARTING/RUNNING -> STOPPING: stop_signal now, SIGKILL at stop_timeout
   return ok(beginStop(markStop(c, ev), now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [stopSignal(c)]);
 };
 const stopWhileStopping: Cell<"stop"> = (c, ev, now) => {
   const next = markStop(c, ev);
+  // a held stop goes out once its dependents are gone (or at once when the arbiter is gone)
+  if (c.held && !ev.hold && c.pid !== null) {
+    return ok(beginStop(next, now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [stopSignal(c)]);
+  }
   // a capped stop (the arbiter is gone) brings a far SIGKILL deadline closer
   if (ev.capMs !== undefined && !c.killed && (c.deadline === null || c.deadline > now.mono + ev.capMs)) next.deadline = now.mono + ev.capMs;
   return ok(next, `${c.name} already stopping`);
@@ -235,13 +322,13 @@ const killUp: Cell<"kill"> = (c) => {
   if (c.pid === null) return same({ ...c, manualStop: true, state: "STOPPED", deadline: null, reason: "stopped manually" });
   // any live -> STOPPING: SIGKILL the group at once
   return {
-    next: { ...c, state: "STOPPING", manualStop: true, restartPending: false, killed: true, deadline: null, reason: "stopping" },
+    next: { ...c, state: "STOPPING", manualStop: true, restartPending: false, failedStart: null, held: false, killed: true, deadline: null, reason: "stopping" },
     effects: [{ type: "signal", pid: c.pid, signal: "SIGKILL", group: true }],
   };
 };
 const killDown: Cell<"kill"> = (c) => same({ ...c, manualStop: true });
 const killBackoff: Cell<"kill"> = (c) =>
-  same({ ...c, state: "STOPPED", manualStop: true, deadline: null, nextRetryAt: null, retryDelayMs: null, reason: "stopped manually" });
+  same({ ...c, state: "STOPPED", manualStop: true, deadline: null, nextRetryAt: null, retryDelayMs: null, waitingFor: [], reason: "stopped manually" });
 
 // ---------- reread: a companion's config changed
 
@@ -249,9 +336,9 @@ const changedWhileDown: Cell<"changed"> = (c, ev) => {
   const next = { ...c, spec: ev.spec };
   // a manually stopped companion keeps the new config and stays stopped
   if (c.manualStop) return same(next);
-  return spawn(next, true);
+  return silent(startOrWait(next, true, ev.unmet));
 };
-const changedWhileBackoff: Cell<"changed"> = (c, ev) => spawn({ ...c, spec: ev.spec }, true);
+const changedWhileBackoff: Cell<"changed"> = (c, ev) => silent(startOrWait({ ...c, spec: ev.spec }, true, ev.unmet));
 const changedWhileUp: Cell<"changed"> = (c, ev, now) => {
   if (c.pid === null) return spawn({ ...c, spec: ev.spec }, true);
   // the old process stops under the old settings; the new spec takes over when it is gone
@@ -267,9 +354,42 @@ const changedWhileStopping: Cell<"changed"> = (c, ev) => {
 
 const promote: Cell<"deadline"> = (c, _ev, now) => {
   if (c.deadline === null || now.mono < c.deadline) return same(c);
+  if (c.spec.ready && c.pid !== null) {
+    // STARTING -> STOPPING: not ready within ready.within — a failed start, BACKOFF once it is gone
+    const reason = `not ready within ${c.spec.ready.withinMs / 1000}s (${probeText(c.spec)})`;
+    return { next: { ...beginStop(c, now, c.spec.stopTimeoutMs), failedStart: reason, reason }, effects: [stopSignal(c)] };
+  }
   // STARTING -> RUNNING: up for startsecs
   return same({ ...c, state: "RUNNING", deadline: now.mono + stableWindowMs(c.spec), reason: "running" });
 };
+
+// ---------- readiness, health, sd_notify, dependencies
+
+/** STARTING: its ready check passed -> RUNNING; RUNNING: ready again after RELOADING=1 */
+const readyWhileStarting: Cell<"ready"> = (c, ev, now) => {
+  if (ev.pid !== c.pid || !c.spec.ready) return same(c);
+  // STARTING -> RUNNING: ready (contract §9)
+  return same({ ...c, state: "RUNNING", ready: true, deadline: now.mono + stableWindowMs(c.spec), reason: "running" });
+};
+const readyWhileRunning: Cell<"ready"> = (c, ev) => (ev.pid === c.pid ? same({ ...c, ready: true }) : same(c));
+const unreadyWhileRunning: Cell<"unready"> = (c, ev) => (ev.pid === c.pid && c.spec.ready ? same({ ...c, ready: false }) : same(c));
+const healthWhileRunning: Cell<"health"> = (c, ev, now) => {
+  if (ev.pid !== c.pid || !c.spec.health) return same(c);
+  if (ev.ok) return same({ ...c, healthFailures: 0, healthDetail: null });
+  const next: Companion = { ...c, healthFailures: c.healthFailures + 1, healthDetail: ev.detail };
+  if (next.healthFailures < c.spec.health.failures) return same(next);
+  // RUNNING -> STOPPING with a restart pending: `failures` consecutive failed probes
+  return silent(restartWhileUp(next, { type: "restart", reason: `unhealthy: ${ev.detail} (${next.healthFailures} failed checks)` }, now));
+};
+/** sd_notify STATUS= of the current run, in any state it may arrive */
+const noteStatus: Cell<"status"> = (c, ev) => (ev.pid === c.pid ? same({ ...c, notifyStatus: ev.text || null }) : same(c));
+/** WAITING: the loop re-evaluated its dependencies */
+const depsWhileWaiting: Cell<"deps"> = (c, ev) => {
+  // WAITING -> STARTING: every dependency met
+  if (!ev.unmet.length) return spawn(c, false);
+  return same({ ...c, waitingFor: ev.unmet, reason: `for ${depText(ev.unmet)}` });
+};
+const ignore = (c: Companion): StepResult => same(c);
 const settle: Cell<"deadline"> = (c, _ev, now) => {
   if (c.deadline === null || now.mono < c.deadline) return same(c);
   // RUNNING stayed up for its stable window: consecutive failed runs reset; its end is retried at once
@@ -295,6 +415,9 @@ const escalate: Cell<"deadline"> = (c, _ev, now) => {
 const ignoreExit: Cell<"exited"> = (c, ev) => warn(c, `exit of pid ${ev.pid}`);
 const ignoreTimer: Cell<"deadline"> = (c) => same(c);
 
+/** what a state without a live run does with probe results and dependency updates: nothing */
+const quiet = { deps: ignore, ready: ignore, unready: ignore, health: ignore, status: ignore } as const;
+
 const down = {
   stop: stopWhileDown,
   restart: restartFromDown,
@@ -304,6 +427,7 @@ const down = {
   spawnFailed: (c: Companion) => warn(c, "spawn failure"),
   exited: ignoreExit,
   deadline: ignoreTimer,
+  ...quiet,
 } as const;
 
 const up = {
@@ -318,6 +442,20 @@ export const table = {
   STOPPED: { start: startFromDown, ...down },
   EXITED: { start: startFromDown, ...down },
   FATAL: { start: startFromDown, ...down },
+  WAITING: {
+    start: (c) => ok(c, `${c.name} already waiting`),
+    stop: stopWhileWaiting,
+    restart: (c) => ok(c, `${c.name} already waiting`),
+    kill: (c) => same({ ...c, state: "STOPPED", manualStop: true, waitingFor: [], reason: "stopped manually" }),
+    // the new spec's dependencies are evaluated by the loop right after (a deps event)
+    changed: (c, ev) => same({ ...c, spec: ev.spec }),
+    spawned: strayProcess,
+    spawnFailed: (c) => warn(c, "spawn failure"),
+    exited: ignoreExit,
+    deadline: ignoreTimer,
+    ...quiet,
+    deps: depsWhileWaiting,
+  },
   BACKOFF: {
     start: startFromBackoff,
     stop: stopWhileBackoff,
@@ -328,6 +466,7 @@ export const table = {
     spawnFailed: (c) => warn(c, "spawn failure"),
     exited: ignoreExit,
     deadline: retry,
+    ...quiet,
   },
   STARTING: {
     start: (c) => ok(c, `${c.name} already starting`),
@@ -335,6 +474,9 @@ export const table = {
     spawned: (c, ev, now) => (c.pid === null ? spawnedWhileStarting(c, ev, now) : strayProcess(c, ev, now)),
     spawnFailed,
     deadline: promote,
+    ...quiet,
+    ready: readyWhileStarting,
+    status: noteStatus,
   },
   RUNNING: {
     start: (c) => ok(c, `${c.name} already running`),
@@ -342,6 +484,11 @@ export const table = {
     spawned: strayProcess,
     spawnFailed: (c) => warn(c, "spawn failure"),
     deadline: settle,
+    deps: ignore,
+    ready: readyWhileRunning,
+    unready: unreadyWhileRunning,
+    health: healthWhileRunning,
+    status: noteStatus,
   },
   STOPPING: {
     start: startAfterStop,
@@ -353,6 +500,8 @@ export const table = {
     spawnFailed: (c) => warn(c, "spawn failure"),
     exited: exitedWhileStopping,
     deadline: escalate,
+    ...quiet,
+    status: noteStatus,
   },
 } satisfies Table;
 
@@ -379,7 +528,7 @@ export function why(ev: Event, before: Companion, after: Companion): string {
     case "spawnFailed":
       return ev.reason;
     case "deadline":
-      if (before.state === "STARTING") return `up ${before.spec.startsecsMs / 1000}s, pid ${before.pid}`;
+      if (before.state === "STARTING") return before.spec.ready ? `${after.reason}, pid ${before.pid}` : `up ${before.spec.startsecsMs / 1000}s, pid ${before.pid}`;
       if (before.state === "BACKOFF") return `retry ${after.restartCount}`;
       return "deadline";
     case "changed":
@@ -388,6 +537,14 @@ export function why(ev: Event, before: Companion, after: Companion): string {
       return ev.kind === "remove" ? "removed from config" : ev.kind === "shutdown" ? "sup stopping" : "stop command";
     case "restart":
       return ev.reason ?? "restart command";
+    case "ready":
+      return `ready: ${ev.detail}, pid ${ev.pid}`;
+    case "health":
+      return after.reason;
+    case "deps":
+      return ev.unmet.length ? `waiting for ${depText(ev.unmet)}` : `dependencies met: ${depText(before.waitingFor)}`;
+    case "start":
+      return after.state === "WAITING" ? `start command; waiting for ${depText(after.waitingFor)}` : "start command";
     default:
       return `${ev.type} command`;
   }

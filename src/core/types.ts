@@ -1,8 +1,8 @@
 // The core's vocabulary: states, events (past-tense facts), effects (imperatives) and the
 // per-companion record. Pure types, shared by step.ts, the manager loop and the tests.
-import type { CompanionSpec } from "../config/schema.ts";
+import type { CompanionSpec, Dependency } from "../config/schema.ts";
 
-export const STATES = ["STOPPED", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL"] as const;
+export const STATES = ["STOPPED", "WAITING", "STARTING", "RUNNING", "BACKOFF", "STOPPING", "EXITED", "FATAL"] as const;
 export type State = (typeof STATES)[number];
 
 /** Monotonic ms for deadlines and durations; wall ms only for what is reported. */
@@ -14,11 +14,18 @@ export interface Clock {
 export type StopKind = "manual" | "shutdown" | "remove";
 
 export type Event =
-  | { type: "start"; afterStop?: boolean } // operator's start (or the initial autostart); afterStop: a STOPPING one starts once its old tree is gone
-  | { type: "stop"; kind?: StopKind; capMs?: number } // capMs: stop_timeout at most this (the arbiter is gone)
-  | { type: "restart"; reason?: string; afterStop?: boolean } // reason: a restart sup decided (over max_memory), said in log and status
+  // unmet: the dependencies not met now (the loop computes them); a start from down then WAITs
+  | { type: "start"; afterStop?: boolean; unmet?: Dependency[] } // operator's start (or the initial autostart); afterStop: a STOPPING one starts once its old tree is gone
+  // capMs: stop_timeout at most this (the arbiter is gone); hold: a companion that depends on it is still stopping — the stop signal waits for a later stop without hold
+  | { type: "stop"; kind?: StopKind; capMs?: number; hold?: boolean }
+  | { type: "restart"; reason?: string; afterStop?: boolean; unmet?: Dependency[] } // reason: a restart sup decided (over max_memory, unhealthy), said in log and status
   | { type: "kill" } // fast stop: SIGKILL the group now
-  | { type: "changed"; spec: CompanionSpec } // reread: new config for this name
+  | { type: "changed"; spec: CompanionSpec; unmet?: Dependency[] } // reread: new config for this name
+  | { type: "deps"; unmet: Dependency[] } // WAITING: its dependencies now (all met when empty)
+  | { type: "ready"; pid: number; detail: string } // the run's ready check passed (READY=1, a probe)
+  | { type: "unready"; pid: number } // sd_notify RELOADING=1: not ready until the next READY=1
+  | { type: "health"; pid: number; ok: boolean; detail: string } // one health probe's result
+  | { type: "status"; pid: number; text: string } // sd_notify STATUS=: shown in the description
   | { type: "spawned"; pid: number }
   | { type: "spawnFailed"; reason: string; transient?: boolean } // transient: a shortage (fds, memory) that passes
   | { type: "exited"; pid: number; code: number | null; signal: string | null }
@@ -76,6 +83,19 @@ export interface Companion {
   hasRun: boolean;
   /** processes spawned so far: names a run (a waiting reply tells the new run from the old) */
   runs: number;
+  /** WAITING: the dependencies not met yet */
+  waitingFor: Dependency[];
+  /** the current run passed its ready check (and is not reloading) */
+  ready: boolean;
+  /** consecutive failed health probes of the current run, and what the last one said */
+  healthFailures: number;
+  healthDetail: string | null;
+  /** the run's last sd_notify STATUS= text */
+  notifyStatus: string | null;
+  /** STOPPING because it was not ready in time: its exit is a failed run (BACKOFF), with this reason */
+  failedStart: string | null;
+  /** STOPPING, but its stop signal waits until the companions that depend on it are gone */
+  held: boolean;
 }
 
 export type StepResult = { next: Companion; effects: Effect[]; reply?: Reply };

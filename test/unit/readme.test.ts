@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { builtinDefaults, supSchema } from "../../src/config/schema.ts";
+import { builtinDefaults, companionOnlyFields, supSchema } from "../../src/config/schema.ts";
 
 const readme = readFileSync(join(import.meta.dir, "../../README.md"), "utf8");
 const section = readme.slice(readme.indexOf("## Config reference"), readme.indexOf("## States"));
@@ -28,5 +28,5 @@ test("README [sup] table matches the schema", () => {
 });
 
 test("README companion table matches the schema", () => {
-  expect(keysOfTable("`[defaults]` and").sort()).toEqual(["command", ...Object.keys(builtinDefaults)].sort());
+  expect(keysOfTable("`[defaults]` and").sort()).toEqual(["command", ...Object.keys(builtinDefaults), ...Object.keys(companionOnlyFields)].sort());
 });

@@ -3,7 +3,7 @@
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { jsonSchema, jsonSchemaText, SCHEMA_FILE } from "../../scripts/schema.ts";
-import { builtinDefaults, supSchema } from "../../src/config/schema.ts";
+import { builtinDefaults, companionOnlyFields, supSchema } from "../../src/config/schema.ts";
 
 test("sup.schema.json is in sync with the schema and the README (else: bun scripts/schema.ts)", () => {
   const want = jsonSchemaText();
@@ -17,7 +17,7 @@ test("every key of [sup], [defaults] and a companion, described; command require
   expect(Object.keys(s.properties.sup!.properties!).sort()).toEqual(Object.keys(supSchema.shape).sort());
   expect(Object.keys(s.properties.defaults!.properties!).sort()).toEqual(Object.keys(builtinDefaults).sort());
   const companion = s.properties.companions!.additionalProperties;
-  expect(Object.keys(companion.properties).sort()).toEqual(["command", ...Object.keys(builtinDefaults)].sort());
+  expect(Object.keys(companion.properties).sort()).toEqual(["command", ...Object.keys(builtinDefaults), ...Object.keys(companionOnlyFields)].sort());
   expect(companion.required).toEqual(["command"]);
   expect(companion.additionalProperties).toBe(false);
   expect(s.properties.companions!.propertyNames.pattern).toBe("^[A-Za-z0-9_][A-Za-z0-9_.-]*$");

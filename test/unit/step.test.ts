@@ -16,7 +16,9 @@ const SPEC = makeSpec("web", BASE);
 const SPEC_NEVER = makeSpec("web", { ...BASE, restart: "never" });
 const NEW_SPEC = makeSpec("web", { ...BASE, restart_delay: 7, stop_signal: "SIGUSR1", reload_timeout: 9 });
 
-const EVENT_TYPES: EventType[] = ["start", "stop", "restart", "kill", "changed", "spawned", "spawnFailed", "exited", "deadline"];
+const EVENT_TYPES: EventType[] = ["start", "stop", "restart", "kill", "changed", "spawned", "spawnFailed", "exited", "deadline", "deps", "ready", "unready", "health", "status"];
+const DB = [{ name: "db", condition: "ready" as const }];
+const READY_SPEC = makeSpec("web", { ...BASE, ready: { tcp: 8000, within: 5 }, health: { tcp: 8000, failures: 2 } });
 
 /** apply events in order, each at its own time */
 function drive(c: Companion, ...steps: [Event, number][]): Companion {
@@ -33,6 +35,8 @@ const exited = (pid: number, code: number | null, signal: string | null = null):
 const fixtures: Record<State, () => Companion> = {
   /** never started */
   STOPPED: () => newCompanion(SPEC),
+  /** started at 0 while db was not ready */
+  WAITING: () => drive(newCompanion(SPEC), [{ type: "start", unmet: DB }, 0]),
   /** spawned as pid 100 at 0: promotion due at 1000 */
   STARTING: () => drive(newCompanion(SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0]),
   /** crashed once (pid 99), retried, pid 100 RUNNING since 3500: stable at 4500; failures = 1 */
@@ -375,14 +379,123 @@ const cases: Case[] = [
     logs: [/^web: still running after stop timeout, sending SIGKILL to group 100$/],
   },
   { from: "STOPPING", event: { type: "deadline" }, variant: "1 ms early", now: 13_999, to: "STOPPING", same: true },
+
+  // ---- WAITING (started at 0, db not ready)
+  { from: "WAITING", event: { type: "start" }, now: 100, to: "WAITING", same: true, reply: { ok: true, message: "web already waiting" } },
+  { from: "WAITING", event: { type: "restart" }, now: 100, to: "WAITING", same: true, reply: { ok: true, message: "web already waiting" } },
+  { from: "WAITING", event: { type: "stop", kind: "manual" }, now: 100, to: "STOPPED", fields: { manualStop: true, waitingFor: [], reason: "stopped manually" }, reply: { ok: true, message: "web stopped" } },
+  { from: "WAITING", event: { type: "stop", kind: "remove" }, variant: "removed", now: 100, to: "STOPPED", fields: { removed: true }, effects: [{ type: "gone" }], reply: { ok: true, message: "web stopped" } },
+  { from: "WAITING", event: { type: "kill" }, now: 100, to: "STOPPED", fields: { manualStop: true, waitingFor: [] } },
+  { from: "WAITING", event: { type: "changed", spec: NEW_SPEC }, now: 100, to: "WAITING", fields: { spec: NEW_SPEC, waitingFor: DB } },
+  { from: "WAITING", event: { type: "spawned", pid: 777 }, now: 100, to: "WAITING", fields: { pid: null }, ...stray(777) },
+  { from: "WAITING", event: { type: "spawnFailed", reason: "boom" }, now: 100, to: "WAITING", warning: true },
+  { from: "WAITING", event: exited(100, 0), now: 100, to: "WAITING", warning: true },
+  { from: "WAITING", event: { type: "deadline" }, now: 100, to: "WAITING", same: true },
+  // a manual start from WAITING never counts as a restart
+  { from: "WAITING", event: { type: "deps", unmet: [] }, now: 100, to: "STARTING", fields: { waitingFor: [], restartCount: 0 }, effects: [spawnOf(SPEC)] },
+  { from: "WAITING", event: { type: "deps", unmet: [{ name: "db", condition: "completed" }] }, variant: "still unmet", now: 100, to: "WAITING", fields: { waitingFor: [{ name: "db", condition: "completed" }], reason: "for db (completed)" } },
+  ...(["ready", "unready", "health", "status"] as const).map((t): Case => ({ from: "WAITING", event: probeEvent(t, 100), now: 100, to: "WAITING", same: true })),
+
+  // ---- starts from down with unmet dependencies wait
+  ...(["STOPPED", "EXITED", "FATAL", "BACKOFF"] as const).flatMap((from): Case[] => [
+    { from, event: { type: "start", unmet: DB }, variant: "db not ready", now: 60_000, to: "WAITING", fields: { waitingFor: DB, pid: null, deadline: null, manualStop: false, reason: "for db (ready)" }, reply: { ok: true, message: "web waiting for db (ready)" } },
+    { from, event: { type: "restart", unmet: DB }, variant: "db not ready", now: 60_000, to: "WAITING", fields: { waitingFor: DB }, reply: { ok: true, message: "web waiting for db (ready)" } },
+  ]),
+
+  // ---- probe results, sd_notify and dependency updates where no run listens: nothing changes
+  ...(["STOPPED", "EXITED", "FATAL", "BACKOFF"] as const).flatMap((from) =>
+    (["deps", "ready", "unready", "health", "status"] as const).map((t): Case => ({ from, event: t === "deps" ? { type: "deps", unmet: [] } : probeEvent(t, 100), now: 60_000, to: from, same: true })),
+  ),
+  ...(["STARTING", "RUNNING", "STOPPING"] as const).map((from): Case => ({ from, event: { type: "deps", unmet: [] }, now: 5000, to: from, same: true })),
+  // STARTING: ready -> RUNNING (with a check), the rest is ignored
+  {
+    from: "STARTING",
+    event: { type: "ready", pid: 100, detail: "tcp 127.0.0.1:8000" },
+    setup: () => drive(newCompanion(READY_SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0]),
+    now: 300,
+    to: "RUNNING",
+    fields: { ready: true, deadline: 1300, reason: "running" },
+  },
+  { from: "STARTING", event: { type: "ready", pid: 100, detail: "x" }, variant: "no ready check (startsecs decides)", now: 300, to: "STARTING", same: true },
+  { from: "STARTING", event: { type: "ready", pid: 99, detail: "x" }, variant: "an old run's probe", setup: () => drive(newCompanion(READY_SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0]), now: 300, to: "STARTING", same: true },
+  { from: "STARTING", event: { type: "unready", pid: 100 }, now: 300, to: "STARTING", same: true },
+  { from: "STARTING", event: { type: "health", pid: 100, ok: false, detail: "x" }, now: 300, to: "STARTING", same: true },
+  { from: "STARTING", event: { type: "status", pid: 100, text: "loading 3/7" }, now: 300, to: "STARTING", fields: { notifyStatus: "loading 3/7" } },
+  {
+    from: "STARTING",
+    event: { type: "deadline" },
+    variant: "not ready within 5 s",
+    setup: () => drive(newCompanion(READY_SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0]),
+    now: 5000,
+    to: "STOPPING",
+    fields: { failedStart: "not ready within 5s (tcp 127.0.0.1:8000)", deadline: 15_000, manualStop: false },
+    effects: [sig(100, "SIGINT")],
+  },
+  // RUNNING: RELOADING=1 / READY=1, health, STATUS=
+  { from: "RUNNING", event: { type: "unready", pid: 100 }, variant: "no ready check", now: 4000, to: "RUNNING", same: true },
+  { from: "RUNNING", event: { type: "unready", pid: 100 }, setup: (c) => ({ ...c, spec: READY_SPEC, ready: true }), now: 4000, to: "RUNNING", fields: { ready: false } },
+  { from: "RUNNING", event: { type: "ready", pid: 100, detail: "READY=1" }, setup: (c) => ({ ...c, spec: READY_SPEC, ready: false }), now: 4000, to: "RUNNING", fields: { ready: true } },
+  { from: "RUNNING", event: { type: "status", pid: 100, text: "serving" }, now: 4000, to: "RUNNING", fields: { notifyStatus: "serving" } },
+  { from: "RUNNING", event: { type: "health", pid: 100, ok: false, detail: "refused" }, variant: "no health check", now: 4000, to: "RUNNING", same: true },
+  { from: "RUNNING", event: { type: "health", pid: 100, ok: false, detail: "refused" }, variant: "1st failure of 2", setup: (c) => ({ ...c, spec: READY_SPEC }), now: 4000, to: "RUNNING", fields: { healthFailures: 1, healthDetail: "refused" } },
+  { from: "RUNNING", event: { type: "health", pid: 100, ok: true, detail: "ok" }, variant: "recovers", setup: (c) => ({ ...c, spec: READY_SPEC, healthFailures: 1, healthDetail: "refused" }), now: 4000, to: "RUNNING", fields: { healthFailures: 0, healthDetail: null } },
+  {
+    from: "RUNNING",
+    event: { type: "health", pid: 100, ok: false, detail: "refused" },
+    variant: "2nd failure of 2: restart",
+    setup: (c) => ({ ...c, spec: READY_SPEC, healthFailures: 1 }),
+    now: 4000,
+    to: "STOPPING",
+    fields: { restartPending: true, manualStop: false, deadline: 9000, reason: "unhealthy: refused (2 failed checks)" },
+    effects: [sig(100, "SIGINT")],
+  },
+  // STOPPING: held stops, failed starts, and nothing else
+  ...(["ready", "unready", "health"] as const).map((t): Case => ({ from: "STOPPING", event: probeEvent(t, 100), now: 5000, to: "STOPPING", same: true })),
+  { from: "STOPPING", event: { type: "status", pid: 100, text: "draining" }, now: 5000, to: "STOPPING", fields: { notifyStatus: "draining" } },
+  {
+    from: "RUNNING",
+    event: { type: "stop", kind: "shutdown", hold: true },
+    variant: "held for its dependents",
+    now: 4000,
+    to: "STOPPING",
+    fields: { held: true, deadline: null, manualStop: true, reason: "after its dependents" },
+    reply: { ok: true, message: "web stopping" },
+  },
+  {
+    from: "STOPPING",
+    event: { type: "stop", kind: "shutdown" },
+    variant: "a held stop goes out",
+    setup: () => drive(fixtures.RUNNING(), [{ type: "stop", kind: "shutdown", hold: true }, 4000]),
+    now: 6000,
+    to: "STOPPING",
+    fields: { held: false, deadline: 16_000, killed: false },
+    effects: [sig(100, "SIGINT")],
+    reply: { ok: true, message: "web stopping" },
+  },
+  {
+    from: "STOPPING",
+    event: exited(100, null, "SIGINT"),
+    variant: "not ready in time: a failed run",
+    setup: () => drive(newCompanion(READY_SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0], [{ type: "deadline" }, 5000]),
+    now: 5100,
+    to: "BACKOFF",
+    fields: { failures: 1, failedStart: null, deadline: 7100, reason: "not ready within 5s (tcp 127.0.0.1:8000)" },
+  },
 ];
+
+function probeEvent(t: "ready" | "unready" | "health" | "status", pid: number): Event {
+  if (t === "ready") return { type: "ready", pid, detail: "READY=1" };
+  if (t === "unready") return { type: "unready", pid };
+  if (t === "health") return { type: "health", pid, ok: false, detail: "refused" };
+  return { type: "status", pid, text: "hello" };
+}
 
 function title(c: Case): string {
   return `${c.from} x ${c.event.type}${c.variant ? ` (${c.variant})` : ""} -> ${c.to}`;
 }
 
 group("step: every (state, event) cell", () => {
-  test("the table has all 7 x 9 cells and the cases cover each of them", () => {
+  test("the table has all 8 x 14 cells and the cases cover each of them", () => {
     expect(Object.keys(table).sort()).toEqual([...STATES].sort());
     for (const s of STATES) {
       expect(Object.keys(table[s]).sort()).toEqual([...EVENT_TYPES].sort());
