@@ -6,6 +6,7 @@ import { complete } from "./complete.ts";
 import { completion } from "./completion.ts";
 import { events } from "./events.ts";
 import { info } from "./info.ts";
+import { importVerb } from "./import.ts";
 import { init } from "./init.ts";
 import { logs } from "./logs.ts";
 import { metrics } from "./metrics.ts";
@@ -25,4 +26,4 @@ import { wait } from "./wait.ts";
 /** the manager verbs: `sup ctl VERB` and `sup VERB` */
 export const CTL_VERBS: readonly Verb[] = [status, start, stop, restart, reread, signal, wait, logs, events, scale, info, shutdown, metrics, top];
 /** sup's own verbs (ctl is the dispatcher, not in this list) */
-export const TOP_VERBS: readonly Verb[] = [run, check, init, completion, version, complete];
+export const TOP_VERBS: readonly Verb[] = [run, check, init, importVerb, completion, version, complete];
