@@ -7,6 +7,7 @@ export type ToArbiter =
   | { t: "stopping"; code: number } // a shutdown began; the manager will exit with `code`
   | { t: "budget"; ms: number; stateFile: string | null } // after a (re)load: the stop budget, and where intent is kept
   | { t: "ready"; socket: string }
+  | { t: "notify"; text: string } // for sup's own supervisor (systemd Type=notify): the arbiter sends it to NOTIFY_SOCKET
   | { t: "shutdown"; fast: boolean } // `sup ctl shutdown`: stop sup as on SIGTERM (fast: SIGQUIT)
   | { t: "intent"; entries: Intent[] }; // what the operator decided and the counters, as they change
 

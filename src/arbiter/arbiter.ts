@@ -7,7 +7,7 @@ import { gracefulBudgetMs } from "../config/validate.ts";
 import { claimSocketPath, SocketPathError } from "../control/server.ts";
 import type { OwnedGroup } from "../manager/host.ts";
 import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManager } from "../ipc.ts";
-import { ARBITER_SIGNALS, blockSignals, reap, setChildSubreaper } from "../os/libc.ts";
+import { ARBITER_SIGNALS, blockSignals, lastError, reap, sendDatagram, setChildSubreaper } from "../os/libc.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { StateFile } from "./state.ts";
 import { operatorNofile } from "../os/fds.ts";
@@ -64,6 +64,7 @@ export async function runArbiter(file: string): Promise<number> {
     return 0;
   }
   arbiter = new Arbiter(file, gracefulBudgetMs(loaded.config), loaded.config.stateFile);
+  feedOwnWatchdog();
   return arbiter.run();
 }
 
@@ -165,7 +166,11 @@ class Arbiter {
         for (const g of msg.add) this.groups.set(g.pgid, g);
         for (const pgid of msg.del) this.groups.delete(pgid);
         return;
+      case "notify":
+        sdNotify(msg.text);
+        return;
       case "stopping":
+        sdNotify("STOPPING=1");
         // the manager began a shutdown of its own (fail-fast): hold it to the same budget
         if (this.managerStopCode === null && !this.stopping) this.armBudget(this.budgetMs);
         this.managerStopCode = msg.code;
@@ -283,6 +288,7 @@ class Arbiter {
     if (this.stopping === "graceful") kind = "fast";
     const first = this.stopping === null;
     this.stopping = kind;
+    if (first) sdNotify("STOPPING=1");
     log(`${why}: ${kind === "fast" ? "fast stop (SIGKILL)" : "graceful stop (send it again for a fast stop)"}`);
     if (this.respawnTimer) {
       this.respawnTimer.clear();
@@ -354,4 +360,31 @@ function managerCommand(file: string): string[] {
   const cmd = selfCommand("__manager", "-c", file);
   const exe = process.env.SUP_MANAGER_EXE || (existsSync("/proc/self/exe") ? "/proc/self/exe" : cmd[0]!);
   return [exe, ...cmd.slice(1)];
+}
+
+/**
+ * Tell sup's own supervisor (systemd with Type=notify: NOTIFY_SOCKET, man 3 sd_notify) how sup
+ * is doing. The arbiter is the main pid systemd knows, so it sends (NotifyAccess=main works).
+ * Nothing happens without NOTIFY_SOCKET.
+ */
+let saidStopping = false;
+export function sdNotify(text: string): void {
+  const path = process.env.NOTIFY_SOCKET;
+  if (text === "STOPPING=1") {
+    if (saidStopping) return; // the operator's stop and the manager's own shutdown say it once
+    saidStopping = true;
+  }
+  if (path && !sendDatagram(path, text)) log(`cannot notify ${path} (${text.split("\n")[0]}): ${lastError()}`);
+}
+
+/**
+ * systemd's watchdog for sup itself (WatchdogSec=, WATCHDOG_USEC): WATCHDOG=1 at half the
+ * period while the arbiter's loop runs. Nothing runs without WATCHDOG_USEC (or when
+ * WATCHDOG_PID names another process).
+ */
+export function feedOwnWatchdog(): void {
+  const usec = Number(process.env.WATCHDOG_USEC);
+  const pid = process.env.WATCHDOG_PID;
+  if (!process.env.NOTIFY_SOCKET || !Number.isFinite(usec) || usec <= 0 || (pid && Number(pid) !== process.pid)) return;
+  setInterval(() => sdNotify("WATCHDOG=1"), Math.max(100, usec / 2000)).unref?.();
 }

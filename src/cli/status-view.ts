@@ -75,15 +75,17 @@ const EXIT_TEXT = /^(exited with status -?\d+|killed by SIG[A-Z0-9+-]+|killed by
  * Plus "not ready" / "health failing" of a RUNNING one. "" when nothing is left.
  */
 export function reason(e: Entry): string {
-  let d = e.description;
+  // "; " parts follow the state's own: unhealthy details, sd_notify STATUS=, a log problem
+  const [head = "", ...tail] = e.description.split("; ");
+  let d = head;
   const state = e.state.toLowerCase();
   if (d === state) d = "";
   else if (d.startsWith(state + ", ")) d = d.slice(state.length + 2);
   d = d.replace(/(^|, )pid \d+(?=, |$)/, "$1").replace(/(^|, )uptime (\d+ days?, )?\d+:\d\d:\d\d(?=, |$)/, "$1");
   const parts = d.split(", ").filter((p) => p !== "" && !EXIT_TEXT.test(p));
-  if (e.state === "RUNNING" && e.ready === false) parts.push("not ready");
-  if (e.health === "failing") parts.push("health failing");
-  return parts.join(", ");
+  if (e.state === "RUNNING" && e.ready === false && !parts.some((p) => p.startsWith("not ready"))) parts.push("not ready");
+  if (e.health === "failing" && !tail.some((p) => p.startsWith("unhealthy"))) parts.push("health failing");
+  return [...parts, ...tail].join(", ");
 }
 
 const HEAD = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "CPU", "RSS"];

@@ -1,5 +1,6 @@
 // The status entry of one companion, exactly the wire keys of the contract. Pure.
 import type { Clock, Companion } from "./types.ts";
+import { depText, probeText } from "./step.ts";
 
 export interface StatusEntry {
   name: string;
@@ -24,7 +25,7 @@ export interface StatusEntry {
   cpu_percent: number | null;
   /** resident memory summed over the tree, bytes; null when not running */
   rss_bytes: number | null;
-  /** readiness (true/false), null without a check (readiness checks are not built yet) */
+  /** readiness (true/false), null without a `ready` check */
   ready: boolean | null;
   /** liveness ("ok"/"failing"), null without a check */
   health: "ok" | "failing" | null;
@@ -70,9 +71,17 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
   switch (c.state) {
     case "RUNNING":
       description = `running, pid ${c.pid}, uptime ${formatUptime(uptime ?? 0)}`;
+      if (c.spec.ready && !c.ready) description += ", not ready (reloading)";
       break;
     case "STARTING":
-      description = "starting";
+      // what it waits for, and until when
+      description =
+        c.spec.ready && c.pid !== null && c.deadline !== null
+          ? `starting, waiting for ${probeText(c.spec)} (${Math.max(0, Math.ceil((c.deadline - now.mono) / 1000))}s left)`
+          : "starting";
+      break;
+    case "WAITING":
+      description = `waiting, for ${depText(c.waitingFor)}`;
       break;
     case "BACKOFF": {
       // whole seconds left, rounded down, as the original client shows them
@@ -87,6 +96,9 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
     default:
       description = `${c.state.toLowerCase()}, ${c.reason}`;
   }
+  if (c.healthFailures > 0 && c.spec.health && c.state === "RUNNING") description += `; unhealthy: ${c.healthDetail} (${c.healthFailures} of ${c.spec.health.failures})`;
+  // sd_notify STATUS= of the current run, as the companion says it
+  if (c.notifyStatus && c.pid !== null) description += `; ${c.notifyStatus}`;
   if (logProblem) description += `; log: ${logProblem}`;
   return {
     name: c.name,
@@ -107,9 +119,9 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
     processes: c.pid === null ? 0 : (usage?.processes ?? 1),
     cpu_percent: c.pid === null ? null : (usage?.cpuPercent ?? null),
     rss_bytes: c.pid === null ? null : (usage?.rssBytes ?? null),
-    ready: null,
-    health: null,
-    waiting_for: [],
+    ready: c.spec.ready ? c.state === "RUNNING" && c.ready : null,
+    health: c.spec.health && c.state === "RUNNING" ? (c.healthFailures > 0 ? "failing" : "ok") : null,
+    waiting_for: c.state === "WAITING" ? c.waitingFor.map((d) => d.name) : [],
     last_stderr: lastStderr,
     instance: c.spec.instance,
   };

@@ -299,7 +299,10 @@ const stopWhileStopping: Cell<"stop"> = (c, ev, now) => {
   const next = markStop(c, ev);
   // a held stop goes out once its dependents are gone (or at once when the arbiter is gone)
   if (c.held && !ev.hold && c.pid !== null) {
-    return ok(beginStop(next, now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [stopSignal(c)]);
+    return ok(beginStop(next, now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [
+      { type: "log", message: `${c.name}: the companions that depend on it are gone; sending ${c.spec.stopSignal}` },
+      stopSignal(c),
+    ]);
   }
   // a capped stop (the arbiter is gone) brings a far SIGKILL deadline closer
   if (ev.capMs !== undefined && !c.killed && (c.deadline === null || c.deadline > now.mono + ev.capMs)) next.deadline = now.mono + ev.capMs;
@@ -533,8 +536,10 @@ export function why(ev: Event, before: Companion, after: Companion): string {
       return "deadline";
     case "changed":
       return "config changed";
-    case "stop":
-      return ev.kind === "remove" ? "removed from config" : ev.kind === "shutdown" ? "sup stopping" : "stop command";
+    case "stop": {
+      const base = ev.kind === "remove" ? "removed from config" : ev.kind === "shutdown" ? "sup stopping" : "stop command";
+      return after.held ? `${base}; waits for the companions that depend on it to stop` : base;
+    }
     case "restart":
       return ev.reason ?? "restart command";
     case "ready":

@@ -39,6 +39,8 @@ class Channel {
   lastStderr: string[] = [];
   file: LogFile | null = null;
   fileProblem: string | null = null;
+  /** a `ready = { log = … }` check of the current run: sees each captured line while it waits */
+  matcher: ((line: string) => void) | null = null;
 
   constructor(
     readonly name: string,
@@ -204,6 +206,7 @@ export class Logs {
 
   private toLines(ch: Channel, stream: Stream, lines: Uint8Array[]): void {
     if (!lines.length) return;
+    if (ch.matcher) for (const raw of lines) ch.matcher?.(decoder.decode(raw));
     const now = Date.now();
     const log = ch.spec.log;
     const ring = ch.rings[stream];
@@ -232,6 +235,15 @@ export class Logs {
   private prefix(ch: Channel): string {
     const name = ch.name.padEnd(this.width);
     return this.colors ? `\x1b[${ch.color}m${name} |\x1b[0m ` : `${name} | `;
+  }
+
+  /**
+   * Hand every captured line of `name` (stdout and stderr, as decoded text without its newline)
+   * to `fn` until called with null: a `log` readiness check. Costs nothing while unset.
+   */
+  watchLines(name: string, fn: ((line: string) => void) | null): void {
+    const ch = this.channels.get(name);
+    if (ch) ch.matcher = fn;
   }
 
   /** the last `n` lines of `names` (all when null) on `streams`, oldest first, interleaved by time */

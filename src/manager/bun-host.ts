@@ -5,7 +5,8 @@ import { accessSync, closeSync, constants, openSync, statSync } from "node:fs";
 import type { CompanionSpec, ErrOutput } from "../config/schema.ts";
 import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
-import { SpawnError, type Host, type OwnedGroup } from "./host.ts";
+import { SpawnError, type Host, type OwnedGroup, type ProbeReport, type WatchMode } from "./host.ts";
+import type { Probes, RunChannels } from "../probes/probes.ts";
 import type { Intent } from "../ipc.ts";
 import { log } from "../os/log.ts";
 import type { Containment, Sample } from "../contain/containment.ts";
@@ -15,8 +16,9 @@ import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
 import { isRunning, procInfo } from "../os/proc.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
-/** environment variables of sup's own that companions must not see */
-const INTERNAL_ENV = /^(SUP_MANAGER_|SUP_ARBITER_|NODE_CHANNEL_|BUN_INTERNAL_)/;
+/** environment variables of sup's own that companions must not see: sup's internals, and what
+ *  sup's own supervisor (systemd) gave sup — its sd_notify socket and watchdog are not theirs */
+const INTERNAL_ENV = /^(SUP_MANAGER_|SUP_ARBITER_|NODE_CHANNEL_|BUN_INTERNAL_|NOTIFY_SOCKET$|WATCHDOG_USEC$|WATCHDOG_PID$)/;
 
 export class BunHost implements Host {
   private handle: LongTimer | null = null;
@@ -31,6 +33,8 @@ export class BunHost implements Host {
     readonly contain: Containment,
     /** captured output: pipes, sinks, rings, followers */
     readonly logs: Logs,
+    /** readiness and health: sd_notify sockets, notification fds, polled probes */
+    readonly probes: Probes,
   ) {
     this.baseEnv = {};
     for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !INTERNAL_ENV.test(k)) this.baseEnv[k] = v;
@@ -42,7 +46,7 @@ export class BunHost implements Host {
     return { mono: performance.now(), wall: Date.now() };
   }
 
-  spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number {
+  spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void, onProbe?: (pid: number, r: ProbeReport) => void): number {
     // SUP_NAME last: the companion's name as sup knows it, whatever the env says (contract §3)
     const env: Record<string, string> = { ...this.baseEnv, ...spec.env, SUP_NAME: spec.name };
     if (spec.instance !== null) env.SUP_INSTANCE = String(spec.instance);
@@ -62,7 +66,14 @@ export class BunHost implements Host {
     }
     const run = this.contain.prepare(spec.name);
     let spawned = false;
+    let channels: RunChannels | null = null;
     try {
+      try {
+        channels = this.probes.prepare(spec, env);
+      } catch (e) {
+        throw new SpawnError((e as Error).message, shortage(e as NodeJS.ErrnoException) !== null);
+      }
+      const ch = channels;
       const out = spec.stdout.kind === "capture" ? capture!.stdout! : this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
       const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : spec.stderr.kind === "capture" ? capture!.stderr! : this.stdio(spec.stderr, "stderr", opened);
@@ -72,11 +83,12 @@ export class BunHost implements Host {
         ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
         ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
         cwd: spec.cwd,
-        env: { ...env, ...this.contain.env(run) },
-        stdio: ["ignore", out, err],
+        env: { ...env, ...ch.env, ...this.contain.env(run) },
+        stdio: ["ignore", out, err, ...ch.fds],
         detached: true,
         ...(run.cgroup ? { cgroup: run.cgroup } : {}),
         onExit: (p, code, signal) => {
+          ch.close();
           // the main process is gone: nothing of its tree may outlive it (say what was killed)
           const killed = this.contain.mainExited(p.pid);
           if (killed.length) {
@@ -96,6 +108,7 @@ export class BunHost implements Host {
       }));
       spawned = true;
       this.contain.adopt(proc.pid, run);
+      ch.attach(proc.pid, onProbe ?? (() => {}));
       return proc.pid;
     } catch (e) {
       if (e instanceof SpawnError) throw e;
@@ -103,9 +116,11 @@ export class BunHost implements Host {
     } finally {
       for (const fd of opened) closeSync(fd);
       capture?.closeChildEnds(); // the child has its copies; EOF comes when the last writer is gone
+      channels?.spawned();
       if (!spawned) {
         this.contain.abandon(run);
         capture?.abort();
+        channels?.close();
       }
     }
   }
@@ -134,6 +149,14 @@ export class BunHost implements Host {
     try {
       process.kill(pid, num);
     } catch {}
+  }
+
+  watch(pid: number, spec: CompanionSpec, mode: WatchMode): void {
+    this.probes.watch(pid, spec, mode);
+  }
+
+  soon(fn: () => void): void {
+    setImmediate(fn);
   }
 
   sample(pid: number): Sample | null {

@@ -1,6 +1,7 @@
 // The seam between the manager's loop and the OS: everything effectful the loop needs.
 // bun-host.ts implements it for real; tests use a fake with a virtual clock.
 import type { CompanionSpec } from "../config/schema.ts";
+import type { Event } from "../core/types.ts";
 import type { Clock } from "../core/types.ts";
 import type { Sample } from "../contain/containment.ts";
 import type { Intent } from "../ipc.ts";
@@ -28,10 +29,33 @@ export interface OwnedGroup {
   marker?: string;
 }
 
+/** what a run's readiness/health channel reports: the core event without its pid */
+export type ProbeReport =
+  | { type: "ready"; detail: string }
+  | { type: "unready" }
+  | { type: "health"; ok: boolean; detail: string }
+  | { type: "status"; text: string };
+export type ProbeEvent = Extract<Event, { type: ProbeReport["type"] }>;
+
+/** what a run's probes do now: prove it ready (STARTING), watch its liveness (RUNNING), or nothing */
+export type WatchMode = "ready" | "health" | null;
+
 export interface Host {
   now(): Clock;
-  /** start the companion in its own process group; throws SpawnError with the reason */
-  spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void): number;
+  /**
+   * Start the companion in its own process group; throws SpawnError with the reason. `onProbe`
+   * hears the run's sd_notify messages, its notification fd and its probes (see watch).
+   */
+  spawn(spec: CompanionSpec, onExit: (pid: number, code: number | null, signal: string | null) => void, onProbe?: (pid: number, report: ProbeReport) => void): number;
+  /**
+   * Switch the polled probes of run `pid`: "ready" runs spec.ready's probe every interval until
+   * switched off, "health" runs spec.health's (or arms the watchdog), null stops them. Nothing
+   * runs for a companion without checks; channels that the companion drives (notify, fd) need no
+   * polling and report whenever it writes.
+   */
+  watch?(pid: number, spec: CompanionSpec, mode: WatchMode): void;
+  /** run `fn` once the current batch of I/O callbacks is done (setImmediate) */
+  soon?(fn: () => void): void;
   /** deliver a signal to a pid or its whole group; a process already gone is not an error */
   signal(pid: number, signal: string, group: boolean): void;
   /**

@@ -11,6 +11,7 @@ import { clearSignalMask, getppid, setChildSubreaper, setParentDeathSignal, setP
 import { Containment } from "../contain/containment.ts";
 import { BoundedWriter, log, setLogRole } from "../os/log.ts";
 import { writable } from "../os/libc.ts";
+import { Probes } from "../probes/probes.ts";
 import { Logs } from "../logs/hub.ts";
 import { EventHub } from "../observe/events.ts";
 import { metricsText } from "../observe/metrics.ts";
@@ -194,6 +195,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   // lines, counted and reported), files, rings, followers
   const consoleOut = new BoundedWriter(1, CONSOLE_BACKLOG_BYTES, writable, (n) => `[sup] ${n} lines dropped: sup's stdout was not being read\n`);
   const logs = new Logs(consoleOut, !!process.stdout.isTTY && !process.env.NO_COLOR, log);
+  // readiness and health channels of the runs (sd_notify sockets live in a private folder)
+  const probes = new Probes(logs, log);
   onUsr1 = () => {
     const n = logs.reopen();
     log(`SIGUSR1: reopened ${n} log file(s); a file a companion writes itself is reopened at its next start`);
@@ -206,6 +209,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
     if (exiting) return;
     exiting = true;
     for (const l of listeners) l.stop();
+    probes.close();
     // nothing of any companion outlives the manager: escaped orphans included
     void contain.killEverything().finally(() => {
       log(`all companions stopped; exiting with ${code}`);
@@ -249,8 +253,10 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       flushIntent();
     },
     exit,
-  }, contain, logs);
+  }, contain, logs, probes);
   const sup = new Supervisor(config, host);
+  // sup's own sd_notify (systemd Type=notify): READY=1 once everything it started is up
+  const ownNotify = new OwnNotify(sup, (text) => tell({ t: "notify", text }));
   // the event stream: every state change and sup's own lifecycle (nothing is built without a subscriber)
   const events = new EventHub();
   sup.onTransition((e) => events.emit(() => ({ ...e })));
@@ -319,6 +325,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
         const plan = sup.rereadPlan(next.config);
         return { ok: true as const, result: plan };
       }
+      ownNotify.reloading();
       const result = sup.reread(next.config);
       let applied = next.config;
       // what sup reports stays true: a socket that cannot move keeps its old path, and a later reread retries
@@ -338,6 +345,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       tell({ t: "budget", ms: gracefulBudgetMs(config), stateFile: config.stateFile });
       log(`reread: added [${result.added}] removed [${result.removed}] restarted [${result.restarted}] updated [${result.updated}] unchanged ${result.unchanged.length}${result.warnings.length ? `; not applied: ${result.warnings.join("; ")}` : ""}`);
       lifecycle("reload", { added: result.added, removed: result.removed, restarted: result.restarted, updated: result.updated });
+      ownNotify.reloaded();
       return { ok: true as const, result };
     });
     rereads = run.then(() => undefined, () => undefined);
@@ -447,4 +455,75 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const toStart = sup.current.companions.filter((c) => c.autostart && !sup.get(c.name)?.manualStop).length;
   log(`serving ${config.socket}; starting ${toStart} of ${config.companions.length} companion(s)`);
   sup.startAll();
+  ownNotify.started();
+}
+
+/** STATUS= at most this often (ms): a restart storm does not flood systemd */
+const STATUS_EVERY_MS = 1000;
+
+/**
+ * What sup tells its own supervisor when `sup run` has NOTIFY_SOCKET (contract §9): READY=1 once
+ * every companion it started is RUNNING (and ready) or has finished — none STARTING or WAITING —,
+ * STATUS= with a one-line summary as states change (at most once a second), RELOADING=1 and
+ * READY=1 around a reload. The arbiter sends them (it is the pid systemd watches) and says
+ * STOPPING=1 itself. Nothing is built without NOTIFY_SOCKET.
+ */
+class OwnNotify {
+  private readonly on = !!process.env.NOTIFY_SOCKET;
+  private ready = false;
+  private armed = false;
+  private statusTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastStatus = "";
+
+  constructor(
+    private readonly sup: Supervisor,
+    private readonly send: (text: string) => void,
+  ) {
+    if (this.on) sup.onTransition(() => this.changed());
+  }
+
+  /** startAll ran: from now on, "everything is up" can be true */
+  started(): void {
+    this.armed = true;
+    this.changed();
+  }
+
+  reloading(): void {
+    if (!this.on) return;
+    const usec = process.hrtime.bigint() / 1000n; // CLOCK_MONOTONIC, as systemd wants it
+    this.send(`RELOADING=1\nMONOTONIC_USEC=${usec}`);
+    this.ready = false;
+  }
+
+  reloaded(): void {
+    this.changed();
+  }
+
+  private changed(): void {
+    if (!this.on || !this.armed) return;
+    if (!this.ready && this.sup.settled()) {
+      this.ready = true;
+      this.send(`READY=1\nSTATUS=${this.summary()}`);
+      this.lastStatus = this.summary();
+      return;
+    }
+    if (this.statusTimer) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = null;
+      const s = this.summary();
+      if (s !== this.lastStatus) this.send(`STATUS=${s}`);
+      this.lastStatus = s;
+    }, STATUS_EVERY_MS);
+  }
+
+  /** "5 running, 1 starting, 1 backoff" */
+  private summary(): string {
+    const counts = new Map<string, number>();
+    for (const e of this.sup.names()) {
+      const state = this.sup.get(e)?.state;
+      if (state) counts.set(state, (counts.get(state) ?? 0) + 1);
+    }
+    const order = ["RUNNING", "STARTING", "WAITING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "STOPPED"];
+    return order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s.toLowerCase()}`).join(", ") || "no companions";
+  }
 }

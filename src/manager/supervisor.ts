@@ -1,7 +1,7 @@
 // The manager's loop: one queue of (companion, event), the pure step, effects run through the
 // Host, one timer for the earliest deadline. Owns all mutation of companion state; the control
 // server and signal handlers only submit events and read snapshots.
-import type { CompanionSpec, SupConfig } from "../config/schema.ts";
+import type { CompanionSpec, Dependency, SupConfig } from "../config/schema.ts";
 import { describe, type StatusEntry } from "../core/describe.ts";
 import { newCompanion, step, why } from "../core/step.ts";
 import type { Companion, Effect, Event, Reply } from "../core/types.ts";
@@ -12,7 +12,25 @@ function intentOf(c: Companion): Intent {
   return { name: c.name, manualStop: c.manualStop, restartCount: c.restartCount, exitCount: c.exitCount, lastExitCode: c.lastExitCode, lastExitSignal: c.lastExitSignal, exitedAt: c.exitedAt };
 }
 import { isDown, startOutcome, stopOutcome, timedOut, Waits, type WaitReply } from "./waits.ts";
-import { SpawnError } from "./host.ts";
+import { SpawnError, type ProbeReport, type WatchMode } from "./host.ts";
+import { isSuccess } from "../core/policy.ts";
+
+/** a dependency's condition holds (contract §9); a finished one-shot counts as started and ready too */
+export function conditionMet(d: Companion | undefined, condition: Dependency["condition"]): boolean {
+  if (!d) return false;
+  const completed = d.state === "EXITED" && isSuccess(d.lastExitCode, d.lastExitSignal, d.spec.successExitCodes);
+  if (condition === "completed" || completed) return completed;
+  if (condition === "started") return d.state === "RUNNING" || (d.state === "STARTING" && d.pid !== null);
+  return d.state === "RUNNING" && (!d.spec.ready || d.ready);
+}
+
+/** what a run's probes should be doing in its state */
+function watchMode(c: Companion): WatchMode {
+  if (c.pid === null) return null;
+  if (c.state === "STARTING" && c.spec.ready) return "ready";
+  if (c.state === "RUNNING" && c.spec.health) return "health";
+  return null;
+}
 
 export interface RereadResult {
   added: string[];
@@ -67,12 +85,30 @@ export class Supervisor {
   /** companions whose due deadline waits for an exit already under way: since (mono ms) */
   private waitingExit = new Map<string, number>();
   private exited = false;
+  /** who depends on each name (from every spec's dependsOn) */
+  private dependents = new Map<string, string[]>();
+  /** some companion is WAITING / holds its stop signal: the loop re-checks after each drain */
+  private anyWaiting = false;
+  private anyHeld = false;
+  /** held stops may go out: the batch of stops that made them is complete (one tick later) */
+  private holdsSettled = true;
 
   constructor(
     private config: SupConfig,
     private readonly host: Host,
   ) {
     for (const spec of config.companions) this.add(spec);
+    this.indexDependents();
+  }
+
+  private indexDependents(): void {
+    this.dependents.clear();
+    for (const c of this.companions.values()) for (const d of c.spec.dependsOn) this.dependents.set(d.name, [...(this.dependents.get(d.name) ?? []), c.name]);
+  }
+
+  /** the dependencies of `spec` not met now, in its order */
+  private unmet(spec: CompanionSpec): Dependency[] {
+    return spec.dependsOn.filter((d) => !conditionMet(this.companions.get(d.name), d.condition));
   }
 
   get current(): SupConfig {
@@ -111,6 +147,9 @@ export class Supervisor {
       for (;;) {
         let item: Queued | undefined;
         while ((item = this.queue.shift())) this.handle(item);
+        // what this batch changed may meet a WAITING companion's dependencies or free a held stop
+        if (this.anyWaiting && this.recheckWaiting()) continue;
+        if (this.anyHeld && this.holdsSettled && this.releaseHeld()) continue;
         // deadlines already due (a zero restart_delay, a late timer) run now, not a timer later
         if (!this.scanDeadlines()) break;
       }
@@ -128,10 +167,27 @@ export class Supervisor {
       return;
     }
     const now = this.host.now();
+    event = this.withDependencies(c, event);
     const r = step(c, event, now);
     this.companions.set(name, r.next);
     reply?.(r.reply);
     const n = r.next;
+    if (n.state === "WAITING") this.anyWaiting = true;
+    if (n.held && !c.held) {
+      this.anyHeld = true;
+      this.holdsSettled = false;
+      const settle = () => {
+        this.holdsSettled = true;
+        this.drain();
+      };
+      if (this.host.soon) this.host.soon(settle);
+      else this.holdsSettled = true;
+    }
+    const mode = watchMode(n);
+    if (mode !== watchMode(c) || n.pid !== c.pid) {
+      if (c.pid !== null && watchMode(c)) this.host.watch?.(c.pid, c.spec, null);
+      if (mode) this.host.watch?.(n.pid!, n.spec, mode);
+    }
     if (n.state !== c.state && this.transitions.size) {
       const e: Transition = { ts: new Date(now.wall).toISOString(), name, from: c.state, to: n.state, reason: why(event, c, n), pid: n.pid ?? c.pid };
       for (const fn of this.transitions) fn(e);
@@ -141,6 +197,57 @@ export class Supervisor {
     const sideEffectStop = (event.type === "stop" && event.kind !== undefined && event.kind !== "manual") || event.type === "kill";
     if (this.host.intent && !sideEffectStop && !this.shutdown && (n.manualStop !== c.manualStop || n.restartCount !== c.restartCount || n.exitCount !== c.exitCount)) this.host.intent(intentOf(n));
     for (const e of r.effects) this.run(r.next, e);
+  }
+
+  /**
+   * What the core needs to know of the other companions, added to the event: the unmet
+   * dependencies of a start from down, and whether a stop must hold its signal for dependents
+   * that are still up (contract §9: reverse order; decided for good one tick later, once every
+   * stop of the batch — shutdown, `stop all`, removal — is in).
+   */
+  private withDependencies(c: Companion, event: Event): Event {
+    if ((event.type === "start" || event.type === "restart") && event.unmet === undefined && c.spec.dependsOn.length) return { ...event, unmet: this.unmet(c.spec) };
+    if (event.type === "changed" && event.unmet === undefined && event.spec.dependsOn.length) return { ...event, unmet: this.unmet(event.spec) };
+    if (event.type === "stop" && event.hold === undefined && event.capMs === undefined && c.pid !== null && !c.held) {
+      const up = (this.dependents.get(c.name) ?? []).some((d) => this.companions.get(d)?.pid != null);
+      if (up) return { ...event, hold: true };
+    }
+    return event;
+  }
+
+  /** WAITING companions whose dependencies changed get a `deps` event; true when any was queued */
+  private recheckWaiting(): boolean {
+    let queued = false;
+    let waiting = false;
+    for (const c of this.companions.values()) {
+      if (c.state !== "WAITING") continue;
+      waiting = true;
+      const unmet = this.unmet(c.spec);
+      if (unmet.length === c.waitingFor.length && unmet.every((d, i) => d.name === c.waitingFor[i]!.name && d.condition === c.waitingFor[i]!.condition)) continue;
+      this.queue.push({ name: c.name, event: { type: "deps", unmet } });
+      queued = true;
+    }
+    this.anyWaiting = waiting;
+    return queued;
+  }
+
+  /** held stops whose dependents are all gone (or not stopping) go out; true when any was queued */
+  private releaseHeld(): boolean {
+    let queued = false;
+    let held = false;
+    for (const c of this.companions.values()) {
+      if (!c.held) continue;
+      held = true;
+      const blocked = (this.dependents.get(c.name) ?? []).some((n) => {
+        const d = this.companions.get(n);
+        return d !== undefined && d.pid !== null && d.state === "STOPPING";
+      });
+      if (blocked) continue;
+      this.queue.push({ name: c.name, event: { type: "stop", kind: c.removed ? "remove" : "shutdown", hold: false } });
+      queued = true;
+    }
+    this.anyHeld = held;
+    return queued;
   }
 
   /**
@@ -193,12 +300,19 @@ export class Supervisor {
     let returned = false;
     let exitedInside = false; // the exit fired before spawn returned: its group is already gone
     try {
-      pid = this.host.spawn(spec, (pid, code, signal) => {
-        if (!returned) exitedInside = true;
-        this.host.groups?.([], [pid]);
-        this.queue.push({ name, event: { type: "exited", pid, code, signal } });
-        this.drain();
-      });
+      pid = this.host.spawn(
+        spec,
+        (pid, code, signal) => {
+          if (!returned) exitedInside = true;
+          this.host.groups?.([], [pid]);
+          this.queue.push({ name, event: { type: "exited", pid, code, signal } });
+          this.drain();
+        },
+        (pid: number, report: ProbeReport) => {
+          this.queue.push({ name, event: { ...report, pid } });
+          this.drain();
+        },
+      );
     } catch (e) {
       const reason = e instanceof SpawnError ? e.message : `spawn failed: ${(e as Error)?.message ?? e}`;
       this.queue.unshift({ name, event: { type: "spawnFailed", reason, transient: e instanceof SpawnError && e.transient } });
@@ -314,9 +428,26 @@ export class Supervisor {
     if (!reply.ok) return reply;
     if (cmd === "start" && before.state === "RUNNING") return reply; // already running
     const spec = before.spec;
-    const ms = timeoutMs ?? (cmd === "stop" ? spec.stopTimeoutMs : (cmd === "restart" ? spec.reloadTimeoutMs : draining) + spec.startsecsMs) + WAIT_MARGIN_MS;
+    const ms = timeoutMs ?? (cmd === "stop" ? spec.stopTimeoutMs : (cmd === "restart" ? spec.reloadTimeoutMs : draining) + this.upWithinMs(name)) + WAIT_MARGIN_MS;
     const outcome = cmd === "stop" ? stopOutcome(name) : startOutcome(name, before, cmd === "start" ? "started" : "restarted");
     return this.waits.add(outcome, ms, (get) => timedOut(name, get, ms / 1000), signal);
+  }
+
+  /**
+   * How long `name` may take to be up (ms): its ready check's `within` (else startsecs), plus the
+   * longest chain of its dependencies not met yet.
+   */
+  private upWithinMs(name: string, depth = 0): number {
+    const c = this.companions.get(name);
+    if (!c || depth > this.companions.size) return 0;
+    const own = c.spec.ready ? c.spec.ready.withinMs : c.spec.startsecsMs;
+    return own + Math.max(0, ...this.unmet(c.spec).map((d) => this.upWithinMs(d.name, depth + 1)));
+  }
+
+  /** nothing is on its way up: no companion STARTING or WAITING (sup's own READY=1) */
+  settled(): boolean {
+    for (const c of this.companions.values()) if (c.state === "STARTING" || c.state === "WAITING") return false;
+    return true;
   }
 
   /** hear of every state change until the returned function is called */
@@ -426,6 +557,13 @@ export class Supervisor {
           // timings, policy, sinks: in force from now on, for the process that runs
           this.companions.set(spec.name, { ...c, spec });
           this.host.specUpdated?.(spec);
+          // a changed check applies to the run that is being watched now
+          const mode = watchMode(c);
+          if (mode && c.pid !== null) {
+            this.host.watch?.(c.pid, c.spec, null);
+            const now = watchMode({ ...c, spec });
+            if (now) this.host.watch?.(c.pid, spec, now);
+          }
           result.updated.push(spec.name);
         }
       } else if (c.manualStop || this.shutdown) {
@@ -439,6 +577,10 @@ export class Supervisor {
     }
     // draining removed companions keep their place after the new order
     this.order = [...newOrder, ...this.order.filter((n) => !wanted.has(n) && this.companions.has(n))];
+    this.indexDependents();
+    // new dependencies may be met, or no longer be
+    this.anyWaiting = true;
+    this.drain();
     for (const list of Object.values(result)) list.sort();
     return result;
   }

@@ -2,6 +2,7 @@
 // a bounded subscription the loop checks after every drain — never a timer that polls. A
 // waiter ends with its outcome, at its timeout, or when its client hangs up (nothing is kept).
 import type { Companion, Reply, State } from "../core/types.ts";
+import { depText, probeText } from "../core/step.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 export type WaitReply = Reply & { state?: State; companions?: unknown[] };
@@ -117,5 +118,6 @@ function failed(name: string, why: string, state: State): WaitReply {
 export function timedOut(name: string, get: Lookup, seconds: number): WaitReply {
   const c = get(name);
   const state = c?.state ?? "STOPPED";
-  return { ok: false, code: "TIMEOUT", message: `${name}: still ${state} after ${Math.round(seconds * 10) / 10}s`, state };
+  const what = c?.state === "WAITING" ? ` for ${depText(c.waitingFor)}` : c?.state === "STARTING" && c.spec.ready ? ` (waiting for ${probeText(c.spec)})` : "";
+  return { ok: false, code: "TIMEOUT", message: `${name}: still ${state}${what} after ${Math.round(seconds * 10) / 10}s`, state };
 }

@@ -48,6 +48,13 @@ function open() {
     setresgid: { args: [FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
     setresuid: { args: [FFIType.u32, FFIType.u32, FFIType.u32], returns: FFIType.i32 },
     signal: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
+    socket: { args: [FFIType.i32, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    bind: { args: [FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i32 },
+    recv: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i64 },
+    sendto: { args: [FFIType.i32, FFIType.ptr, FFIType.u64, FFIType.i32, FFIType.ptr, FFIType.u32], returns: FFIType.i64 },
+    fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
+    getpid: { args: [], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
@@ -252,4 +259,76 @@ export function pipe(): [number, number] | null {
   if (!l) return null;
   const fds = new Int32Array(2);
   return l.pipe2(ptr(fds), O_CLOEXEC) === 0 ? [fds[0]!, fds[1]!] : null;
+}
+
+// ---------- Unix datagram sockets (sd_notify, man 3 sd_notify; unix(7))
+
+const AF_UNIX = 1;
+const SOCK_DGRAM = 2;
+const SOCK_NONBLOCK = 0o4000;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+const F_SETSIG = 10;
+const O_ASYNC = 0o20000;
+const MSG_NOSIGNAL = 0x4000;
+
+/** sockaddr_un for `path` (a leading "@" is the abstract namespace); null when it does not fit 108 bytes */
+function sockaddr(path: string): { addr: Uint8Array; len: number } | null {
+  const bytes = new TextEncoder().encode(path);
+  if (bytes.length === 0 || bytes.length > 107) return null;
+  const addr = new Uint8Array(110);
+  addr[0] = AF_UNIX; // sa_family_t, little-endian u16
+  addr.set(bytes, 2);
+  if (bytes[0] === 0x40) addr[2] = 0; // "@name": abstract, no trailing NUL counted
+  return { addr, len: 2 + bytes.length + (bytes[0] === 0x40 ? 0 : 1) };
+}
+
+/**
+ * A non-blocking, close-on-exec Unix datagram socket bound to `path` whose every arrival raises
+ * `signal` in this process (fcntl(2) F_SETOWN + F_SETSIG + O_ASYNC): datagrams keep their
+ * boundaries (a stream reader would run them together), and nothing polls while none comes.
+ * Returns the fd, or null (lastError() says why).
+ */
+export function bindDatagram(path: string, signal: number): number | null {
+  const l = libc();
+  const sa = sockaddr(path);
+  if (!l || !sa) return null;
+  const fd = l.socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | O_CLOEXEC, 0);
+  if (fd < 0) return null;
+  const ok =
+    l.bind(fd, ptr(sa.addr), sa.len) === 0 &&
+    l.fcntl(fd, F_SETOWN, l.getpid()) === 0 &&
+    l.fcntl(fd, F_SETSIG, signal) === 0 &&
+    l.fcntl(fd, F_SETFL, l.fcntl(fd, F_GETFL, 0) | O_ASYNC) === 0;
+  if (!ok) {
+    l.close(fd);
+    return null;
+  }
+  return fd;
+}
+
+/** one datagram from non-blocking `fd` into `buf`: its length, or -1 when none is waiting */
+export function recvDatagram(fd: number, buf: Uint8Array): number {
+  const l = libc();
+  if (!l) return -1;
+  return Number(l.recv(fd, ptr(buf), buf.length, 0));
+}
+
+/** send `text` as one datagram to the Unix socket at `path` ("@x": abstract); false when it cannot */
+export function sendDatagram(path: string, text: string): boolean {
+  const l = libc();
+  const sa = sockaddr(path);
+  if (!l || !sa) return false;
+  const fd = l.socket(AF_UNIX, SOCK_DGRAM | O_CLOEXEC, 0);
+  if (fd < 0) return false;
+  const data = new TextEncoder().encode(text);
+  const sent = Number(l.sendto(fd, ptr(data), data.length, MSG_NOSIGNAL, ptr(sa.addr), sa.len));
+  l.close(fd);
+  return sent === data.length;
+}
+
+/** close(2) an fd that no Bun object owns */
+export function closeFd(fd: number): void {
+  libc()?.close(fd);
 }

@@ -1,0 +1,207 @@
+// Readiness and liveness of each run (contract §9). Two kinds of source:
+// - channels the companion drives: sd_notify (notify.ts) and a notification fd (s6), set up
+//   before the spawn and reporting whenever the companion writes — nothing runs in between;
+// - probes sup drives (tcp, http, exec, a captured log line, the notify watchdog), switched on
+//   and off by the loop through watch(): "ready" while STARTING, "health" while RUNNING, off
+//   otherwise. One probe at a time per run, the next one `interval` after the last ended.
+// Results go back to the loop as ProbeReports; the loop turns them into core events.
+import { closeSync } from "node:fs";
+import type { Check, CompanionSpec } from "../config/schema.ts";
+import type { ProbeReport, WatchMode } from "../manager/host.ts";
+import type { Logs } from "../logs/hub.ts";
+import { pipe } from "../os/libc.ts";
+import { NotifySockets, type NotifyMessage } from "./notify.ts";
+import { runProbe } from "./run.ts";
+
+/** what a run needs at its spawn: more env, and more fds (index = the child's fd number) */
+export interface RunChannels {
+  env: Record<string, string>;
+  /** extra stdio entries from fd 3 on ("ignore" or an fd to pass) */
+  fds: ("ignore" | number)[];
+  /** after the spawn: the run's pid, and where its reports go */
+  attach(pid: number, report: (pid: number, r: ProbeReport) => void): void;
+  /** after the spawn (the child has its copies): close the parent's ends meant for the child */
+  spawned(): void;
+  /** the run is over (or never started): close everything it had */
+  close(): void;
+}
+
+interface Run {
+  spec: CompanionSpec;
+  report: (r: ProbeReport) => void;
+  /** the polled probe or watchdog of the current mode */
+  stopWatch: (() => void) | null;
+  /** the last WATCHDOG=1 (performance.now ms) */
+  lastPing: number;
+  /** the watchdog said it failed and no ping came since */
+  starved: boolean;
+  /** the companion's environment, for exec probes */
+  env: Record<string, string>;
+}
+
+export class Probes {
+  private readonly runs = new Map<number, Run>();
+  private readonly notify = new NotifySockets();
+
+  constructor(
+    private readonly logs: Logs,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /**
+   * The channels a run of `spec` needs before it is spawned (`env`: the companion's environment).
+   * Throws when a socket or pipe cannot be made (no fds: a transient failure for the caller).
+   */
+  prepare(spec: CompanionSpec, env: Record<string, string>): RunChannels {
+    const probe = spec.ready?.probe;
+    const extra: RunChannels = { env: {}, fds: [], attach: () => {}, spawned: () => {}, close: () => {} };
+    let run: Run | null = null;
+    let pid = 0;
+    const pending: ProbeReport[] = [];
+    const report = (r: ProbeReport) => (run ? run.report(r) : pending.push(r));
+    const closers: (() => void)[] = [];
+    if (probe?.kind === "notify") {
+      const sock = this.notify.open((m) => this.onNotify(spec, pid, m, report));
+      closers.push(sock.close);
+      extra.env.NOTIFY_SOCKET = sock.path;
+      if (spec.health?.probe.kind === "watchdog") extra.env.WATCHDOG_USEC = String(spec.health.probe.ms * 1000);
+    } else if (probe?.kind === "fd") {
+      const p = pipe();
+      if (!p) throw Object.assign(new Error("cannot make the notification pipe: too many open files (EMFILE)"), { code: "EMFILE" });
+      const [readEnd, writeEnd] = p;
+      extra.fds = Array.from({ length: probe.fd - 2 }, (_, i) => (i === probe.fd - 3 ? writeEnd : "ignore"));
+      let childEnd: number | null = writeEnd;
+      extra.spawned = () => {
+        if (childEnd !== null) closeSync(childEnd);
+        childEnd = null;
+      };
+      closers.push(() => extra.spawned());
+      const reader = Bun.file(readEnd).stream().getReader();
+      let said = false;
+      void (async () => {
+        try {
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            // the first newline is the signal; what follows is read and dropped (a write must never hit EPIPE)
+            if (!said && value?.includes(10)) {
+              said = true;
+              report({ type: "ready", detail: `a line on fd ${probe.fd}` });
+            }
+          }
+        } catch {
+        } finally {
+          try {
+            closeSync(readEnd);
+          } catch {}
+        }
+      })();
+      closers.push(() => void reader.cancel().catch(() => {}));
+    }
+    extra.attach = (p, sink) => {
+      pid = p;
+      run = { spec, report: (r) => sink(p, r), stopWatch: null, lastPing: performance.now(), starved: false, env };
+      this.runs.set(p, run);
+      for (const r of pending.splice(0)) run.report(r);
+    };
+    extra.close = () => {
+      const r = this.runs.get(pid);
+      r?.stopWatch?.();
+      this.runs.delete(pid);
+      for (const c of closers.splice(0)) c();
+    };
+    return extra;
+  }
+
+  /**
+   * Switch what watches run `pid` (contract §9): its ready probe while STARTING, its health
+   * probe (or watchdog) while RUNNING, nothing otherwise. Channels driven by the companion
+   * (notify, fd) need nothing here.
+   */
+  watch(pid: number, spec: CompanionSpec, mode: WatchMode): void {
+    const run = this.runs.get(pid);
+    if (!run) return;
+    run.stopWatch?.();
+    run.stopWatch = null;
+    run.spec = spec;
+    if (mode === "ready" && spec.ready) {
+      const p = spec.ready.probe;
+      if (p.kind === "log") {
+        const re = new RegExp(p.pattern);
+        this.logs.watchLines(spec.name, (line) => {
+          if (!re.test(line)) return;
+          this.logs.watchLines(spec.name, null);
+          run.report({ type: "ready", detail: `log line ${JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line)}` });
+        });
+        run.stopWatch = () => this.logs.watchLines(spec.name, null);
+      } else if (p.kind === "tcp" || p.kind === "http" || p.kind === "exec") {
+        run.stopWatch = poll(spec.ready, run, true, (ok, detail) => ok && run.report({ type: "ready", detail }));
+      }
+    } else if (mode === "health" && spec.health) {
+      const check = spec.health;
+      if (check.probe.kind === "watchdog") run.stopWatch = this.watchdog(run, check.probe.ms);
+      else run.stopWatch = poll(check, run, false, (ok, detail) => run.report({ type: "health", ok, detail }));
+    }
+  }
+
+  /** no WATCHDOG=1 for `ms` is a failed check, reported once per period without one */
+  private watchdog(run: Run, ms: number): () => void {
+    run.lastPing = performance.now();
+    const timer = setInterval(() => {
+      const silent = performance.now() - run.lastPing;
+      if (silent < ms) return;
+      run.starved = true;
+      run.lastPing = performance.now(); // the next failure is a whole period later
+      run.report({ type: "health", ok: false, detail: `no WATCHDOG=1 for ${Math.round(silent / 1000)}s` });
+    }, ms);
+    return () => clearInterval(timer);
+  }
+
+  private onNotify(spec: CompanionSpec, pid: number, m: NotifyMessage, report: (r: ProbeReport) => void): void {
+    if (m.has("STATUS")) report({ type: "status", text: m.get("STATUS")!.slice(0, 200) });
+    if (m.get("RELOADING") === "1") report({ type: "unready" });
+    if (m.get("READY") === "1") report({ type: "ready", detail: "READY=1" });
+    if (m.get("STOPPING") === "1") this.log(`${spec.name}: says it is stopping (STOPPING=1), pid ${pid}`);
+    const dog = m.get("WATCHDOG");
+    const run = this.runs.get(pid);
+    if (dog === "1" && run) {
+      run.lastPing = performance.now();
+      if (run.starved) {
+        run.starved = false;
+        report({ type: "health", ok: true, detail: "WATCHDOG=1" });
+      }
+    } else if (dog === "trigger") report({ type: "health", ok: false, detail: "WATCHDOG=trigger" });
+  }
+
+  /** at the manager's exit: sockets and their folder go */
+  close(): void {
+    this.notify.close();
+  }
+}
+
+/**
+ * Run `check`'s probe now (first = true: a ready check starts at once) or after its interval,
+ * then again `interval` after each one ended, until the returned function is called.
+ */
+function poll(check: Check, run: Run, first: boolean, onResult: (ok: boolean, detail: string) => void): () => void {
+  let stopped = false;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let cancel: (() => void) | null = null;
+  const once = () => {
+    timer = null;
+    const { done, abort } = runProbe(check.probe, check.timeoutMs, run.spec, run.env);
+    cancel = abort;
+    void done.then(({ ok, detail }) => {
+      cancel = null;
+      if (stopped) return;
+      onResult(ok, detail);
+      if (!stopped) timer = setTimeout(once, check.intervalMs);
+    });
+  };
+  timer = setTimeout(once, first ? 0 : check.intervalMs);
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+    cancel?.();
+  };
+}
