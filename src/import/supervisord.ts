@@ -690,7 +690,7 @@ export function fromSupervisord(src: SupervisordSource): Converted {
       else warn(loc(ec), `${label} key 'exitcodes': ${JSON.stringify(ec.value)} is not a list of exit codes 0-255: skipped`);
     }
     const retries = intOf("startretries");
-    if (retries !== undefined) rows.push({ key: "max_restarts", value: Math.max(0, retries) + 1, comment: `startretries = ${retries}: FATAL after ${Math.max(0, retries) + 1} failed starts in a row` });
+    if (retries !== undefined) rows.push({ key: "max_restarts", value: Math.max(0, retries) + 1, comment: `startretries = ${retries}: FATAL after ${Math.max(0, retries) + 1} failed runs in a row (see the note above)` });
 
     const sig = take("stopsignal");
     if (sig) {
@@ -852,7 +852,7 @@ export function fromSupervisord(src: SupervisordSource): Converted {
 
   const defaultsRows: Row[] = [
     { key: "restart", value: "on-failure", comment: "supervisord's default autorestart = unexpected" },
-    { key: "max_restarts", value: SD_STARTRETRIES + 1, comment: `its default startretries = ${SD_STARTRETRIES}: FATAL after ${SD_STARTRETRIES + 1} failed starts (0: never give up)` },
+    { key: "max_restarts", value: SD_STARTRETRIES + 1, comment: `its default startretries = ${SD_STARTRETRIES}: FATAL after ${SD_STARTRETRIES + 1} failed runs (0: never give up)` },
   ];
   const SD_OWN = ["logfile", "logfile_maxbytes", "logfile_backups", "loglevel", "pidfile", "nodaemon", "silent", "nocleanup", "identifier", "strip_ansi"];
   for (const s of sections.values()) {
@@ -932,6 +932,8 @@ export function fromSupervisord(src: SupervisordSource): Converted {
     "  %(ENV_VAR)s) is expanded from sup's environment and \"$$\" is a literal \"$\"",
     "- companions come in supervisord's start order (priority, lower first, then name); sup starts",
     "  them in this order but stops them all at once (depends_on orders both)",
+    "- startretries = N is max_restarts = N + 1 (runs, not retries); a run fails until it is stable",
+    "  (RUNNING and up startsecs more), where supervisord counted only exits before startsecs",
     "- a stop or kill signal reaches the companion's whole process tree (stopasgroup and",
     "  killasgroup, always)",
     "- captured output is also printed on sup's stdout as \"name | line\" (log_console = false: not)",

@@ -174,7 +174,7 @@ describe("[program:x] keys", () => {
   test("autostart, startsecs, autorestart, exitcodes, startretries, stopsignal, stopwaitsecs", () => {
     const { c, toml } = program(`command=x\nautostart=false\nstartsecs=5\nautorestart=true\nexitcodes=0, 2\nstartretries=2\nstopsignal=INT\nstopwaitsecs=30\n`);
     expect(c).toEqual({ command: ["x"], autostart: false, startsecs: 5, restart: "always", success_exit_codes: [0, 2], max_restarts: 3, stop_signal: "SIGINT", stop_timeout: 30 });
-    expect(toml).toContain("max_restarts = 3  # startretries = 2: FATAL after 3 failed starts in a row");
+    expect(toml).toContain("max_restarts = 3  # startretries = 2: FATAL after 3 failed runs in a row (see the note above)");
     expect(program(`command=x\nautorestart=unexpected`).c.restart).toBe("on-failure");
     expect(program(`command=x\nautorestart=off`).toml).toContain(`restart = "never"  # supervisord still retried a start that failed within startsecs; sup does not`);
     expect(program(`command=x\nstopsignal=9`).c.stop_signal).toBe("SIGKILL");
