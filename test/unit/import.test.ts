@@ -448,7 +448,7 @@ describe("Procfile", () => {
     fromProcfile({ file: PROC, text, outDir, dotenv: dotenv === null ? null : { path: `${DIR}/.env`, text: dotenv }, show: (p) => p.slice(DIR.length + 1) });
 
   test("one companion per line, commands as shell lines, foreman's PORT; comments and bad lines", () => {
-    const r = pf(`# processes\nweb: bundle exec puma -p $PORT -C config/puma.rb\n\nworker:  sh -c 'echo "x"; sleep 1'\nnot a process line\n-dash: x\n`);
+    const r = pf(`# processes\nweb: bundle exec puma -p $PORT -C config/puma.rb\n\nworker:  sh -c 'echo "x"; sleep 1'\nnot a process line\n-dash: x\nempty: \n`);
     expect(r.companions).toEqual(["web", "worker", "_-dash"]);
     const raw = parsed(r.toml);
     expect(raw.companions).toEqual({
@@ -459,6 +459,7 @@ describe("Procfile", () => {
     expect(r.warnings).toEqual([
       'line 5 is not "name: command" (foreman skips it too): "not a process line" (Procfile:5)',
       '-dash is named _-dash in sup (names start with a letter, digit or "_"; "all" is reserved) (Procfile:6)',
+      'line 7 gives empty no command: skipped (Procfile:7)',
     ]);
     expect(r.toml).toContain(`env = { PORT = "5100" }  # foreman's PORT: 5000 + 100 × 1`);
     expect(r.toml).toContain("# fail_fast = true");
