@@ -131,6 +131,33 @@ depends_on = { migrate = "completed" }
   expect(await f.entry("web")).toMatchObject({ state: "WAITING", waiting_for: ["migrate"], manual_stop: false });
 });
 
+test("depending on a companion with instances means all of its instances", async () => {
+  f = new SupFixture(`
+[defaults]
+startsecs = 0
+[companions.w]
+command = "exec ready-server notify 0 --record w$SUP_INSTANCE.rec --ready-when go$SUP_INSTANCE"
+instances = 2
+ready = { notify = true }
+[companions.x]
+command = "ready-server never 0 --record x.rec"
+depends_on = ["w"]
+`);
+  await f.start();
+  for (const n of ["w.1", "w.2"]) await f.waitEntry(n, "to be spawned", (e) => e.pid !== null);
+  expect(await f.entry("x")).toMatchObject({ state: "WAITING", pid: null });
+  f.write("", "go1");
+  await f.waitEntry("w.1", "to be RUNNING and ready", (e) => e.state === "RUNNING" && e.ready === true, 20_000);
+  // one instance of two is not enough
+  expect(await f.entry("w.2")).toMatchObject({ state: "STARTING", ready: false });
+  expect(await f.entry("x")).toMatchObject({ state: "WAITING", pid: null });
+  expect(records(f, "x.rec")).toEqual([]);
+  f.write("", "go2");
+  await f.waitState("x", "RUNNING", 20_000);
+  await waitRecord(f, "x.rec", "start");
+  expect(first(f, "x.rec", "start").t).toBeGreaterThan(first(f, "w2.rec", "ready").t);
+});
+
 describe("config errors: unknown names and cycles", () => {
   const cases: [string, string, RegExp[]][] = [
     ["an unknown name", `[companions.web]\ncommand = "forever"\ndepends_on = ["nope"]\n`, [/companions\.web\.depends_on/, /nope/]],
