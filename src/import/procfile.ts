@@ -32,11 +32,12 @@ export function fromProcfile(src: ProcfileSource): Converted {
     const line = i + 1;
     const t = raw.trim();
     if (t === "" || t.startsWith("#")) return;
-    const m = PROCFILE_LINE.exec(raw.trimEnd());
-    if (m && m[2]!.trim() === "") {
-      warnings.push(`line ${line} gives ${m[1]} no command: skipped${at(line)}`);
+    const bare = /^([A-Za-z0-9_-]+):\s*$/.exec(raw);
+    if (bare) {
+      warnings.push(`line ${line} gives ${bare[1]} no command: skipped${at(line)}`);
       return;
     }
+    const m = PROCFILE_LINE.exec(raw.trimEnd());
     if (!m) {
       warnings.push(`line ${line} is not "name: command" (foreman skips it too): ${JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw)}${at(line)}`);
       return;
