@@ -53,6 +53,10 @@ function describe(props: Record<string, Json>, docs: Map<string, string>): void 
     if (key === "stdout") props[key] = schema = output(["capture", "inherit", "null"]);
     if (key === "stderr") props[key] = schema = output(["capture", "inherit", "null", "stdout"]);
     if (key === "max_memory" || key === "log_max_bytes") props[key] = schema = { ...SIZE };
+    if (key === "depends_on") {
+      const condition = { type: "string", enum: ["started", "ready", "completed"] };
+      props[key] = schema = { anyOf: [{ type: "array", items: { type: "string" } }, { type: "object", additionalProperties: condition }] };
+    }
     if (key === "limits") {
       const limits = schema.properties as Record<string, Json>;
       for (const name of Object.keys(limits)) limits[name] = limitValue(["memlock", "as", "stack", "core"].includes(name));

@@ -360,12 +360,21 @@ function checkSchema(use: "ready" | "health") {
 }
 
 const dependCondition = z.enum(["started", "ready", "completed"], { error: 'must be "started", "ready" or "completed"' });
-/** depends_on = ["db"] (condition ready) or { db = "ready", migrate = "completed" } */
-const dependsOn = z
-  .union([z.array(z.string({ error: "must be a companion name" }), { error: "must be a list of names or a table of NAME = condition" }), z.record(z.string(), dependCondition)], {
-    error: 'must be a list of names (["db"]) or a table of NAME = "started" | "ready" | "completed"',
-  })
-  .transform((v): Dependency[] => (Array.isArray(v) ? [...new Set(v)].map((name) => ({ name, condition: "ready" as const })) : Object.entries(v).map(([name, condition]) => ({ name, condition }))));
+const dependList = z
+  .array(z.string({ error: "must be a companion name" }), { error: 'must be a list of names (["db"]) or a table of NAME = "started" | "ready" | "completed"' })
+  .transform((names): Dependency[] => [...new Set(names)].map((name) => ({ name, condition: "ready" as const })));
+const dependTable = z.record(z.string(), dependCondition).transform((t): Dependency[] => Object.entries(t).map(([name, condition]) => ({ name, condition })));
+/**
+ * depends_on = ["db"] (condition ready) or { db = "ready", migrate = "completed" }. Parsed by
+ * its form, so that a bad entry is named at its own key (depends_on.db: must be …).
+ * (scripts/schema.ts describes it for editors.)
+ */
+const dependsOn = z.unknown().transform((v, ctx): Dependency[] => {
+  const r = (v !== null && typeof v === "object" && !Array.isArray(v) ? dependTable : dependList).safeParse(v);
+  if (r.success) return r.data;
+  for (const issue of r.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: issue.path as (string | number)[] });
+  return z.NEVER;
+});
 
 /** the keys only a companion's own table takes (not [defaults]): what it waits for and how it is known to be up */
 export const companionOnlyFields = {

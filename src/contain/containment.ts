@@ -202,10 +202,19 @@ export class Containment {
     if (tries < 50) setTimeout(() => this.release(dir, tries + 1), 100).unref?.();
   }
 
-  /** reap orphans re-parented to sup (subreaper) that have exited; never a run's main process (Bun reaps those) */
+  /** children that Bun spawned for sup itself and reaps (exec probes): never reaped here */
+  private readonly helpers = new Set<number>();
+
+  /** `pid` is a child Bun reaps (its `exited` would never resolve if sup reaped it first); call the result once it has */
+  helper(pid: number): () => void {
+    this.helpers.add(pid);
+    return () => this.helpers.delete(pid);
+  }
+
+  /** reap orphans re-parented to sup (subreaper) that have exited; never a run's main process nor a helper (Bun reaps those) */
   reapOrphans(): void {
     for (const p of childrenOf(process.pid)) {
-      if (p.state === "Z" && !this.runs.has(p.pid)) reap(p.pid);
+      if (p.state === "Z" && !this.runs.has(p.pid) && !this.helpers.has(p.pid)) reap(p.pid);
     }
   }
 

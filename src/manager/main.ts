@@ -196,7 +196,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   const consoleOut = new BoundedWriter(1, CONSOLE_BACKLOG_BYTES, writable, (n) => `[sup] ${n} lines dropped: sup's stdout was not being read\n`);
   const logs = new Logs(consoleOut, !!process.stdout.isTTY && !process.env.NO_COLOR, log);
   // readiness and health channels of the runs (sd_notify sockets live in a private folder)
-  const probes = new Probes(logs, log);
+  const probes = new Probes(logs, log, (pid) => contain.helper(pid));
   onUsr1 = () => {
     const n = logs.reopen();
     log(`SIGUSR1: reopened ${n} log file(s); a file a companion writes itself is reopened at its next start`);

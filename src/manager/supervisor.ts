@@ -473,7 +473,8 @@ export class Supervisor {
 
   /** the `wait` command: until every name is up (for "ready") or down (for "stopped"), or TIMEOUT with their entries */
   waitFor(names: string[], want: "ready" | "stopped", timeoutMs: number, signal?: AbortSignal): Promise<WaitReply> {
-    const there = (c: Companion | undefined) => !c || (want === "stopped" ? isDown(c) : c.state === "RUNNING" || (c.state === "EXITED" && c.lastExitCode === 0 && c.spec.restart !== "always"));
+    const up = (c: Companion) => c.state === "RUNNING" && (!c.spec.ready || c.ready);
+    const there = (c: Companion | undefined) => !c || (want === "stopped" ? isDown(c) : up(c) || (c.state === "EXITED" && c.lastExitCode === 0 && c.spec.restart !== "always"));
     return this.waits.add(
       (get) => (names.every((n) => there(get(n))) ? { ok: true, message: `${names.length} companion(s) ${want}` } : null),
       timeoutMs,

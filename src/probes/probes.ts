@@ -46,6 +46,8 @@ export class Probes {
   constructor(
     private readonly logs: Logs,
     private readonly log: (message: string) => void,
+    /** an exec probe's process is Bun's to reap: the containment must leave its zombie alone */
+    private readonly helper: (pid: number) => () => void = () => () => {},
   ) {}
 
   /**
@@ -135,12 +137,12 @@ export class Probes {
         });
         run.stopWatch = () => this.logs.watchLines(spec.name, null);
       } else if (p.kind === "tcp" || p.kind === "http" || p.kind === "exec") {
-        run.stopWatch = poll(spec.ready, run, true, (ok, detail) => ok && run.report({ type: "ready", detail }));
+        run.stopWatch = poll(spec.ready, run, true, this.helper, (ok, detail) => ok && run.report({ type: "ready", detail }));
       }
     } else if (mode === "health" && spec.health) {
       const check = spec.health;
       if (check.probe.kind === "watchdog") run.stopWatch = this.watchdog(run, check.probe.ms);
-      else run.stopWatch = poll(check, run, false, (ok, detail) => run.report({ type: "health", ok, detail }));
+      else run.stopWatch = poll(check, run, false, this.helper, (ok, detail) => run.report({ type: "health", ok, detail }));
     }
   }
 
@@ -183,13 +185,13 @@ export class Probes {
  * Run `check`'s probe now (first = true: a ready check starts at once) or after its interval,
  * then again `interval` after each one ended, until the returned function is called.
  */
-function poll(check: Check, run: Run, first: boolean, onResult: (ok: boolean, detail: string) => void): () => void {
+function poll(check: Check, run: Run, first: boolean, helper: (pid: number) => () => void, onResult: (ok: boolean, detail: string) => void): () => void {
   let stopped = false;
   let timer: ReturnType<typeof setTimeout> | null = null;
   let cancel: (() => void) | null = null;
   const once = () => {
     timer = null;
-    const { done, abort } = runProbe(check.probe, check.timeoutMs, run.spec, run.env);
+    const { done, abort } = runProbe(check.probe, check.timeoutMs, run.spec, run.env, helper);
     cancel = abort;
     void done.then(({ ok, detail }) => {
       cancel = null;

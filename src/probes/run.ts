@@ -13,14 +13,20 @@ export interface ProbeResult {
  * after `timeoutMs`. `abort()` ends it at once (an exec probe's process group is killed); the
  * result of an aborted probe is a failure nobody reads.
  */
-export function runProbe(probe: Probe, timeoutMs: number, spec: CompanionSpec, env: Record<string, string>): { done: Promise<ProbeResult>; abort: () => void } {
+export function runProbe(
+  probe: Probe,
+  timeoutMs: number,
+  spec: CompanionSpec,
+  env: Record<string, string>,
+  helper: (pid: number) => () => void = () => () => {},
+): { done: Promise<ProbeResult>; abort: () => void } {
   switch (probe.kind) {
     case "tcp":
       return tcp(probe.host, probe.port, timeoutMs);
     case "http":
       return http(probe.url, probe.status, timeoutMs);
     case "exec":
-      return exec(probe.argv, timeoutMs, spec.cwd, env);
+      return exec(probe.argv, timeoutMs, spec.cwd, env, helper);
     default:
       return { done: Promise.resolve({ ok: false, detail: `${probe.kind} is not polled` }), abort: () => {} };
   }
@@ -88,7 +94,7 @@ function http(url: string, status: number | null, timeoutMs: number): { done: Pr
   return { done, abort: () => ctl.abort() };
 }
 
-function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string, string>): { done: Promise<ProbeResult>; abort: () => void } {
+function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string, string>, helper: (pid: number) => () => void): { done: Promise<ProbeResult>; abort: () => void } {
   const what = argv[0] === "/bin/sh" && argv[1] === "-c" ? argv[2]! : argv.join(" ");
   let proc: ReturnType<typeof Bun.spawn> | null = null;
   let timedOut = false;
@@ -103,11 +109,13 @@ function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string
   } catch (e) {
     return { done: Promise.resolve({ ok: false, detail: `${what}: ${errText(e)}` }), abort: () => {} };
   }
+  const released = helper(proc.pid);
   timer = setTimeout(() => {
     timedOut = true;
     kill();
   }, timeoutMs);
   const done = proc.exited.then((code) => {
+    released();
     if (timer) clearTimeout(timer);
     if (timedOut) return { ok: false, detail: `${what}: still running after ${timeoutMs / 1000}s (killed)` };
     return { ok: code === 0, detail: code === 0 ? what : `${what}: exit ${code ?? proc!.signalCode}` };

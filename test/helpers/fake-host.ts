@@ -3,7 +3,7 @@
 // Nothing here touches the OS; a "process" ends only when the test says so.
 import type { CompanionSpec } from "../../src/config/schema.ts";
 import type { Clock } from "../../src/core/types.ts";
-import { SpawnError, type Host, type OwnedGroup } from "../../src/manager/host.ts";
+import { SpawnError, type Host, type OwnedGroup, type ProbeReport, type WatchMode } from "../../src/manager/host.ts";
 
 export type OnExit = (pid: number, code: number | null, signal: string | null) => void;
 
@@ -12,6 +12,10 @@ export interface FakeProc {
   name: string;
   spec: CompanionSpec;
   onExit: OnExit;
+  /** where the run's readiness/health reports go (what the real host's channels and probes call) */
+  onProbe?: (pid: number, r: ProbeReport) => void;
+  /** what the loop asked the probes of this run to do, in order */
+  watches: WatchMode[];
   /** virtual mono ms of the spawn */
   at: number;
   alive: boolean;
@@ -51,13 +55,36 @@ export class FakeHost implements Host {
     return { mono: this.mono, wall: WALL_OFFSET + this.mono };
   }
 
-  spawn(spec: CompanionSpec, onExit: OnExit): number {
+  /** callbacks the loop asked to run "soon" (setImmediate); the test runs them with flushSoon() */
+  soonQueue: (() => void)[] = [];
+
+  soon(fn: () => void): void {
+    this.soonQueue.push(fn);
+  }
+
+  /** run what the loop deferred to the end of the tick */
+  flushSoon(): void {
+    for (let fn; (fn = this.soonQueue.shift()); ) fn();
+  }
+
+  watch(pid: number, _spec: CompanionSpec, mode: WatchMode): void {
+    this.procs.find((p) => p.pid === pid)?.watches.push(mode);
+  }
+
+  /** run `pid`'s channel reports `r` (READY=1, a probe result, STATUS=) */
+  probe(pid: number, r: ProbeReport): void {
+    const p = this.procs.find((x) => x.pid === pid);
+    if (!p?.onProbe) throw new Error(`no probe callback for ${pid}`);
+    p.onProbe(pid, r);
+  }
+
+  spawn(spec: CompanionSpec, onExit: OnExit, onProbe?: (pid: number, r: ProbeReport) => void): number {
     const failure = this.failing.get(spec.name);
     if (failure !== undefined) {
       this.failing.delete(spec.name);
       throw new SpawnError(failure.reason, failure.transient);
     }
-    const proc: FakeProc = { pid: this.nextPid++, name: spec.name, spec, onExit, at: this.mono, alive: true };
+    const proc: FakeProc = { pid: this.nextPid++, name: spec.name, spec, onExit, ...(onProbe ? { onProbe } : {}), watches: [], at: this.mono, alive: true };
     this.procs.push(proc);
     const instant = this.exitInSpawn.get(spec.name);
     if (instant) {
