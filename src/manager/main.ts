@@ -1,9 +1,9 @@
 // The manager process (`sup __manager`): arms parent-death, loads the config, takes the control
 // socket, then runs the Supervisor. Talks to the arbiter over Bun's IPC channel.
 import { configPath, loadConfig } from "../config/load.ts";
-import { gracefulBudgetMs } from "../config/validate.ts";
+import { gracefulBudgetMs, policyHash } from "../config/validate.ts";
 import { chmodSync, chownSync } from "node:fs";
-import type { SupConfig } from "../config/schema.ts";
+import type { CompanionSpec, SupConfig } from "../config/schema.ts";
 import { ControlServer, SocketPathError } from "../control/server.ts";
 import type { ControlApi } from "../control/protocol.ts";
 import { basename } from "node:path";
@@ -296,7 +296,8 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
       if (!plain.ok || !fresh.ok) return { ok: false as const, message: `invalid config: ${(!fresh.ok ? fresh.problems : !plain.ok ? plain.problems : []).join("; ")}`, code: "INVALID_CONFIG" as const };
       const mine = fresh.config.companions.filter((s) => s.base === base);
       const at = config.companions.findIndex((s) => s.base === base);
-      const others = config.companions.filter((s) => s.base !== base);
+      // a dependency on `base` means all of its instances: the new set, with the same condition
+      const others = config.companions.filter((s) => s.base !== base).map((s) => withInstances(s, base, mine.map((m) => m.name), config));
       const next = { ...config, companions: [...others.slice(0, at), ...mine, ...others.slice(at)] };
       const result = sup.reread(next);
       config = next;
@@ -526,4 +527,14 @@ class OwnNotify {
     const order = ["RUNNING", "STARTING", "WAITING", "BACKOFF", "STOPPING", "EXITED", "FATAL", "STOPPED"];
     return order.filter((s) => counts.has(s)).map((s) => `${counts.get(s)} ${s.toLowerCase()}`).join(", ") || "no companions";
   }
+}
+
+/** `spec` with its dependencies on instances of `base` pointing at `names` (a scale changed them) */
+function withInstances(spec: CompanionSpec, base: string, names: string[], config: SupConfig): CompanionSpec {
+  const ofBase = new Set(config.companions.filter((c) => c.base === base).map((c) => c.name));
+  const hit = spec.dependsOn.find((d) => ofBase.has(d.name));
+  if (!hit) return spec;
+  const dependsOn = [...spec.dependsOn.filter((d) => !ofBase.has(d.name)), ...names.map((name) => ({ name, condition: hit.condition }))];
+  const { hash: _h, policyHash: _p, ...rest } = { ...spec, dependsOn };
+  return { ...rest, hash: spec.hash, policyHash: policyHash(rest) };
 }
