@@ -386,5 +386,5 @@ export function feedOwnWatchdog(): void {
   const usec = Number(process.env.WATCHDOG_USEC);
   const pid = process.env.WATCHDOG_PID;
   if (!process.env.NOTIFY_SOCKET || !Number.isFinite(usec) || usec <= 0 || (pid && Number(pid) !== process.pid)) return;
-  setInterval(() => sdNotify("WATCHDOG=1"), Math.max(100, usec / 2000)).unref?.();
+  setInterval(() => sdNotify("WATCHDOG=1"), Math.min(2 ** 31 - 1, Math.max(100, usec / 2000))).unref?.();
 }

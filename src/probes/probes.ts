@@ -12,6 +12,7 @@ import type { Logs } from "../logs/hub.ts";
 import { pipe } from "../os/libc.ts";
 import { NotifySockets, type NotifyMessage } from "./notify.ts";
 import { runProbe } from "./run.ts";
+import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 /** what a run needs at its spawn: more env, and more fds (index = the child's fd number) */
 export interface RunChannels {
@@ -149,14 +150,21 @@ export class Probes {
   /** no WATCHDOG=1 for `ms` is a failed check, reported once per period without one */
   private watchdog(run: Run, ms: number): () => void {
     run.lastPing = performance.now();
-    const timer = setInterval(() => {
-      const silent = performance.now() - run.lastPing;
-      if (silent < ms) return;
-      run.starved = true;
-      run.lastPing = performance.now(); // the next failure is a whole period later
-      run.report({ type: "health", ok: false, detail: `no WATCHDOG=1 for ${Math.round(silent / 1000)}s` });
-    }, ms);
-    return () => clearInterval(timer);
+    let timer: LongTimer;
+    // due `ms` after the last ping (any length: a long timer), looked at again when it fired early
+    const arm = () => {
+      timer = setLongTimeout(() => {
+        const silent = performance.now() - run.lastPing;
+        if (silent >= ms) {
+          run.starved = true;
+          run.lastPing = performance.now(); // the next failure is a whole period later
+          run.report({ type: "health", ok: false, detail: `no WATCHDOG=1 for ${Math.round(silent / 1000)}s` });
+        }
+        arm();
+      }, run.lastPing + ms - performance.now());
+    };
+    arm();
+    return () => timer.clear();
   }
 
   private onNotify(spec: CompanionSpec, pid: number, m: NotifyMessage, report: (r: ProbeReport) => void): void {
@@ -187,7 +195,7 @@ export class Probes {
  */
 function poll(check: Check, run: Run, first: boolean, helper: (pid: number) => () => void, onResult: (ok: boolean, detail: string) => void): () => void {
   let stopped = false;
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: LongTimer | null = null;
   let cancel: (() => void) | null = null;
   const once = () => {
     timer = null;
@@ -197,13 +205,13 @@ function poll(check: Check, run: Run, first: boolean, helper: (pid: number) => (
       cancel = null;
       if (stopped) return;
       onResult(ok, detail);
-      if (!stopped) timer = setTimeout(once, check.intervalMs);
+      if (!stopped) timer = setLongTimeout(once, check.intervalMs);
     });
   };
-  timer = setTimeout(once, first ? 0 : check.intervalMs);
+  timer = setLongTimeout(once, first ? 0 : check.intervalMs);
   return () => {
     stopped = true;
-    if (timer) clearTimeout(timer);
+    timer?.clear();
     cancel?.();
   };
 }

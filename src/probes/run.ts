@@ -1,6 +1,7 @@
 // One probe, run once without blocking the loop (contract §9): a TCP connect, an HTTP GET, or a
 // command; each bounded by its timeout, and abortable (the run ended, the mode changed).
 import type { CompanionSpec, Probe } from "../config/schema.ts";
+import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 export interface ProbeResult {
   ok: boolean;
@@ -41,14 +42,14 @@ function tcp(host: string, port: number, timeoutMs: number): { done: Promise<Pro
     finish = (r) => {
       if (settled) return;
       settled = true;
-      clearTimeout(timer);
+      timer.clear();
       try {
         sock?.end();
       } catch {}
       resolve(r);
     };
   });
-  const timer = setTimeout(() => finish({ ok: false, detail: `${what}: no answer within ${timeoutMs / 1000}s` }), timeoutMs);
+  const timer = setLongTimeout(() => finish({ ok: false, detail: `${what}: no answer within ${timeoutMs / 1000}s` }), timeoutMs);
   Bun.connect({
     hostname: host,
     port,
@@ -77,17 +78,17 @@ function tcp(host: string, port: number, timeoutMs: number): { done: Promise<Pro
 
 function http(url: string, status: number | null, timeoutMs: number): { done: Promise<ProbeResult>; abort: () => void } {
   const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), timeoutMs);
+  const timer = setLongTimeout(() => ctl.abort(), timeoutMs);
   const done = fetch(url, { signal: ctl.signal, redirect: "manual", headers: { "user-agent": "sup-probe" } }).then(
     async (res) => {
-      clearTimeout(timer);
+      timer.clear();
       // read (and drop) the body so the connection is released
       await res.arrayBuffer().catch(() => {});
       const ok = status === null ? res.status >= 200 && res.status < 300 : res.status === status;
       return { ok, detail: `${url}: HTTP ${res.status}${ok ? "" : status === null ? " (not 2xx)" : ` (not ${status})`}` };
     },
     (e) => {
-      clearTimeout(timer);
+      timer.clear();
       return { ok: false, detail: `${url}: ${ctl.signal.aborted ? `no answer within ${timeoutMs / 1000}s` : errText(e)}` };
     },
   );
@@ -103,27 +104,27 @@ function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string
       if (proc) process.kill(-proc.pid, "SIGKILL");
     } catch {}
   };
-  let timer: ReturnType<typeof setTimeout> | null = null;
+  let timer: LongTimer | null = null;
   try {
     proc = Bun.spawn({ cmd: argv, cwd, env, stdio: ["ignore", "ignore", "ignore"], detached: true });
   } catch (e) {
     return { done: Promise.resolve({ ok: false, detail: `${what}: ${errText(e)}` }), abort: () => {} };
   }
   const released = helper(proc.pid);
-  timer = setTimeout(() => {
+  timer = setLongTimeout(() => {
     timedOut = true;
     kill();
   }, timeoutMs);
   const done = proc.exited.then((code) => {
     released();
-    if (timer) clearTimeout(timer);
+    timer?.clear();
     if (timedOut) return { ok: false, detail: `${what}: still running after ${timeoutMs / 1000}s (killed)` };
     return { ok: code === 0, detail: code === 0 ? what : `${what}: exit ${code ?? proc!.signalCode}` };
   });
   return {
     done,
     abort: () => {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       kill();
     },
   };
