@@ -35,15 +35,20 @@ export function newCompanion(spec: CompanionSpec): Companion {
     reason: "not started",
     hasRun: false,
     runs: 0,
-    waitingFor: [],
-    ready: false,
-    healthFailures: 0,
-    healthDetail: null,
-    notifyStatus: null,
-    failedStart: null,
-    held: false,
+    ...FRESH_RUN,
   };
 }
+
+/** what a new run starts without: nothing waited for, not ready, healthy, no STATUS=, no pending failure or held stop */
+const FRESH_RUN = {
+  waitingFor: [],
+  ready: false,
+  healthFailures: 0,
+  healthDetail: null,
+  notifyStatus: null,
+  failedStart: null,
+  held: false,
+} as const satisfies Partial<Companion>;
 
 /** "db (ready), migrate (completed)" */
 export function depText(deps: readonly Dependency[]): string {
@@ -99,13 +104,7 @@ function spawn(c: Companion, counted: boolean): StepResult {
       retryDelayMs: null,
       restartCount: c.restartCount + (counted && c.hasRun ? 1 : 0),
       reason: "starting",
-      waitingFor: [],
-      ready: false,
-      healthFailures: 0,
-      healthDetail: null,
-      notifyStatus: null,
-      failedStart: null,
-      held: false,
+      ...FRESH_RUN,
     },
     effects: [{ type: "spawn", spec: c.spec }],
   };
