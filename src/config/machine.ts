@@ -32,6 +32,9 @@ export function machineProblems(config: SupConfig, home: KeyHome, env: Record<st
     seen.add(key);
     out.push({ path, message });
   };
+  // sup binds its sockets there: a missing or read-only folder stops `sup run` at once
+  add(["sup", "socket"], folderProblem(config.socket, "socket"));
+  if (config.statusSocket) add(["sup", "status_socket"], folderProblem(config.statusSocket, "status_socket"));
   for (const c of config.companions) {
     // the instances web.1 … web.N of [companions.web] are named by their table, once
     const table = (c as { base?: string }).base ?? c.name;
@@ -118,6 +121,15 @@ function programProblem(cmd: string, path: string, cwd: string, fromEnv: boolean
   }
   if (notExecutable !== null) return `not executable: ${notExecutable} (no execute permission), and no other ${cmd} on PATH`;
   return `command not found: ${cmd} (not on ${fromEnv ? "its env's" : "sup's"} PATH=${path})`;
+}
+
+/** the folder of a socket sup will bind: it must exist and be writable (sup does not create it) */
+function folderProblem(path: string, what: string): string | null {
+  const dir = dirname(path);
+  const d = stat(dir);
+  if (d instanceof Error) return d.code === "EACCES" ? `cannot reach the ${what} folder ${dir}: permission denied` : `the ${what} folder ${dir} does not exist (create it, e.g. systemd RuntimeDirectory= or mkdir -p)`;
+  if (!d.isDirectory()) return `the ${what} folder ${dir} is not a folder`;
+  return can(dir, constants.W_OK | constants.X_OK) ? null : `the ${what} folder ${dir} is not writable`;
 }
 
 /** a log file sup (or the companion) appends to: writable if it exists, else its folder must be */

@@ -110,3 +110,20 @@ test("firstProgram: the program a shell string plainly starts with, else none", 
   ];
   for (const [script, want] of cases) expect({ script, got: firstProgram(script) }).toEqual({ script, got: want });
 });
+
+test("the socket folders must exist and be writable: sup does not create them", () => {
+  const d = mkdtempSync(join(tmpdir(), "sup-machine-"));
+  dirs.push(d);
+  const problems = (sup: Record<string, unknown>) => {
+    const r = validateConfig({ sup, companions: {} }, join(d, "sup.toml"));
+    if (!r.ok) throw new Error(r.problems.join("\n"));
+    return machineProblems(r.config, () => []).map((p) => `${p.path.join(".")}: ${p.message}`);
+  };
+  expect(problems({})).toEqual([]);
+  expect(problems({ socket: "run/sup.sock", status_socket: "run/status.sock" })).toEqual([
+    `sup.socket: the socket folder ${d}/run does not exist (create it, e.g. systemd RuntimeDirectory= or mkdir -p)`,
+    `sup.status_socket: the status_socket folder ${d}/run does not exist (create it, e.g. systemd RuntimeDirectory= or mkdir -p)`,
+  ]);
+  writeFileSync(join(d, "run"), "");
+  expect(problems({ socket: "run/sup.sock" })).toEqual([`sup.socket: the socket folder ${d}/run is not a folder`]);
+});
