@@ -12,6 +12,10 @@ export interface MetricsEntry {
   rss_bytes: number | null;
   processes: number;
   cpuSeconds: number | null;
+  /** null without a `ready` check */
+  ready?: boolean | null;
+  /** null without a `health` check (or while not RUNNING) */
+  health?: "ok" | "failing" | null;
 }
 
 /** a label value as the exposition format wants it: \ " and newline escaped */
@@ -38,6 +42,9 @@ export function metricsText(entries: MetricsEntry[], managerRestarts: number, ve
     entries.flatMap((e) => STATES.map((s): [string, number] => [`{${n(e)},state="${s}"}`, e.state === s ? 1 : 0])),
   );
   family("sup_companion_up", "gauge", "1 when the companion is RUNNING", entries.map((e) => [`{${n(e)}}`, e.state === "RUNNING" ? 1 : 0]));
+  // beyond the contract's list: readiness and liveness of the companions that have a check
+  family("sup_companion_ready", "gauge", "1 when the companion passed its ready check (companions with `ready` only)", entries.filter((e) => e.ready != null).map((e) => [`{${n(e)}}`, e.ready ? 1 : 0]));
+  family("sup_companion_healthy", "gauge", "1 while its health check passes, 0 while it fails (RUNNING companions with `health` only)", entries.filter((e) => e.health != null).map((e) => [`{${n(e)}}`, e.health === "ok" ? 1 : 0]));
   family("sup_companion_restarts_total", "counter", "spawns that followed an earlier run without a manual start", entries.map((e) => [`{${n(e)}}`, e.restart_count]));
   family("sup_companion_exits_total", "counter", "exits of the companion's main process", entries.map((e) => [`{${n(e)}}`, e.exit_count]));
   family("sup_companion_cpu_seconds_total", "counter", "CPU seconds of the current run's process tree", entries.map((e) => [`{${n(e)}}`, e.cpuSeconds ?? 0]));

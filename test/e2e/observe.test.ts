@@ -195,3 +195,30 @@ command = "forever"
     await g.cleanup();
   }
 });
+
+test("metrics: sup_companion_ready and sup_companion_healthy for the companions with checks; WAITING is a state", async () => {
+  f = new SupFixture(`
+[companions.db]
+command = "forever"
+ready = { exec = "test -e go", interval = 0.1 }
+health = { exec = "test ! -e sick", interval = 0.2, failures = 100 }
+[companions.web]
+command = "forever"
+startsecs = 0
+depends_on = ["db"]
+`);
+  await f.start();
+  await f.waitEntry("db", "to be spawned", (e) => e.pid !== null);
+  const before = parseExposition((await f.request({ cmd: "metrics" })).text);
+  expect(before.get('sup_companion_ready{name="db"}')).toBe(0);
+  expect(before.has('sup_companion_ready{name="web"}')).toBe(false);
+  expect(before.get('sup_companion_state{name="web",state="WAITING"}')).toBe(1);
+  f.write("", "go");
+  await f.waitState("web", "RUNNING");
+  const up = parseExposition((await f.request({ cmd: "metrics" })).text);
+  expect(up.get('sup_companion_ready{name="db"}')).toBe(1);
+  expect(up.get('sup_companion_healthy{name="db"}')).toBe(1);
+  f.write("", "sick");
+  await f.waitEntry("db", "to fail its health check", (e) => e.health === "failing");
+  expect(parseExposition((await f.request({ cmd: "metrics" })).text).get('sup_companion_healthy{name="db"}')).toBe(0);
+});
