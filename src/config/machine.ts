@@ -42,6 +42,13 @@ export function machineProblems(config: SupConfig, home: KeyHome, env: Record<st
     add(home(table, "cwd"), cwd);
     // without its cwd the command cannot be looked up as the companion would see it
     if (cwd === null) for (const m of commandProblems(c, env)) add(["companions", table, "command"], m);
+    // an exec check runs in the companion's cwd and env: a missing program would fail every probe
+    for (const use of ["ready", "health"] as const) {
+      const probe = c[use]?.probe;
+      if (cwd !== null || probe?.kind !== "exec") continue;
+      const script = probe.argv[0] === "/bin/sh" && probe.argv[1] === "-c" ? probe.argv[2]! : null;
+      for (const m of commandProblems(c, env, probe.argv, script)) add(["companions", table, use, "exec"], m);
+    }
     if (c.stdout.kind === "file") add(home(table, "stdout"), logProblem(c.stdout.path));
     if (c.stderr.kind === "file") add(home(table, "stderr"), logProblem(c.stderr.path));
     const captured = c.stdout.kind === "capture" || c.stderr.kind === "capture";
@@ -79,12 +86,12 @@ function cwdProblem(cwd: string): string | null {
  * The program of an argv command; for a string run with /bin/sh -c, the shell and, when the
  * script starts with a plain program name (or `exec NAME`), that program too.
  */
-function commandProblems(c: CompanionSpec, env: Record<string, string | undefined>): string[] {
+function commandProblems(c: CompanionSpec, env: Record<string, string | undefined>, argv: string[] = c.argv, script: string | null = typeof c.command === "string" ? c.command : null): string[] {
   const fromEnv = c.env.PATH !== undefined;
   const path = c.env.PATH ?? env.PATH ?? DEFAULT_PATH;
-  const programs = [c.argv[0]!];
-  if (typeof c.command === "string" && c.argv[0] === "/bin/sh" && c.argv[1] === "-c") {
-    const first = firstProgram(c.command);
+  const programs = [argv[0]!];
+  if (script !== null && argv[0] === "/bin/sh" && argv[1] === "-c") {
+    const first = firstProgram(script);
     if (first !== null) programs.push(first);
   }
   const out: string[] = [];

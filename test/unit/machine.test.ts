@@ -127,3 +127,14 @@ test("the socket folders must exist and be writable: sup does not create them", 
   writeFileSync(join(d, "run"), "");
   expect(problems({ socket: "run/sup.sock" })).toEqual([`sup.socket: the socket folder ${d}/run is not a folder`]);
 });
+
+test("an exec check's program is looked up like the command: in the companion's cwd and PATH", () => {
+  const { got } = check({
+    a: { command: ["ok"], ready: { exec: "ok --ping" }, health: { exec: ["nosuchprobe", "-q"] } },
+    b: { command: ["ok"], ready: { exec: "pg_isready_nope -q && echo" } },
+  });
+  expect(got).toEqual([
+    expect.stringMatching(/^companions\.a\.health\.exec: command not found: nosuchprobe \(not on sup's PATH=/),
+    expect.stringMatching(/^companions\.b\.ready\.exec: command not found: pg_isready_nope \(not on sup's PATH=/),
+  ]);
+});
