@@ -27,6 +27,13 @@ export interface RunChannels {
   close(): void;
 }
 
+/** what a run's sd_notify messages said last (repeats are not reported again) */
+interface Said {
+  ready: boolean;
+  status: string | null;
+  stopping: boolean;
+}
+
 interface Run {
   spec: CompanionSpec;
   report: (r: ProbeReport) => void;
@@ -64,7 +71,9 @@ export class Probes {
     const report = (r: ProbeReport) => (run ? run.report(r) : pending.push(r));
     const closers: (() => void)[] = [];
     if (probe?.kind === "notify") {
-      const sock = this.notify.open((m) => this.onNotify(spec, pid, m, report));
+      // what this run said last: a companion repeating itself (a flood of READY=1) costs the loop nothing
+      const said: Said = { ready: false, status: null, stopping: false };
+      const sock = this.notify.open((m) => this.onNotify(spec, pid, m, said, report));
       closers.push(sock.close);
       extra.env.NOTIFY_SOCKET = sock.path;
       if (spec.health?.probe.kind === "watchdog") extra.env.WATCHDOG_USEC = String(spec.health.probe.ms * 1000);
@@ -167,11 +176,24 @@ export class Probes {
     return () => timer.clear();
   }
 
-  private onNotify(spec: CompanionSpec, pid: number, m: NotifyMessage, report: (r: ProbeReport) => void): void {
-    if (m.has("STATUS")) report({ type: "status", text: m.get("STATUS")!.slice(0, 200) });
-    if (m.get("RELOADING") === "1") report({ type: "unready" });
-    if (m.get("READY") === "1") report({ type: "ready", detail: "READY=1" });
-    if (m.get("STOPPING") === "1") this.log(`${spec.name}: says it is stopping (STOPPING=1), pid ${pid}`);
+  private onNotify(spec: CompanionSpec, pid: number, m: NotifyMessage, said: Said, report: (r: ProbeReport) => void): void {
+    const status = m.get("STATUS");
+    if (status !== undefined && status.slice(0, 200) !== said.status) {
+      said.status = status.slice(0, 200);
+      report({ type: "status", text: said.status });
+    }
+    if (m.get("RELOADING") === "1" && said.ready) {
+      said.ready = false;
+      report({ type: "unready" });
+    }
+    if (m.get("READY") === "1" && !said.ready) {
+      said.ready = true;
+      report({ type: "ready", detail: "READY=1" });
+    }
+    if (m.get("STOPPING") === "1" && !said.stopping) {
+      said.stopping = true;
+      this.log(`${spec.name}: says it is stopping (STOPPING=1), pid ${pid}`);
+    }
     const dog = m.get("WATCHDOG");
     const run = this.runs.get(pid);
     if (dog === "1" && run) {
