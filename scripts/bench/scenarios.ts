@@ -1,4 +1,4 @@
-// The benchmark scenarios A-G. Each is one function over the Peer/Instance interface; peers run
+// The benchmark scenarios A-I and R. Each is one function over the Peer/Instance interface; peers run
 // alternately (order flipped every rep) on the same machine in the same run.
 import { existsSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ export interface Plan {
   G: { windowS: number; reps: number };
   H: { descendants: number; setsid: number; reps: number };
   I: { n: number; cycles: number; reps: number };
+  R: { n: number; interval: number; maxDelayS: number; reps: number; windowS: number; settleS: number };
 }
 
 export function plan(quick: boolean): Plan {
@@ -32,6 +33,7 @@ export function plan(quick: boolean): Plan {
         G: { windowS: 10, reps: 1 },
         H: { descendants: 100, setsid: 10, reps: 1 },
         I: { n: 100, cycles: 1, reps: 1 },
+        R: { n: 100, interval: 0.2, maxDelayS: 1, reps: 1, windowS: 10, settleS: 5 },
       }
     : {
         quick,
@@ -44,6 +46,7 @@ export function plan(quick: boolean): Plan {
         G: { windowS: 20, reps: 3 },
         H: { descendants: 100, setsid: 10, reps: 3 },
         I: { n: 100, cycles: 2, reps: 3 },
+        R: { n: 100, interval: 0.2, maxDelayS: 1, reps: 5, windowS: 30, settleS: 10 },
       };
 }
 
@@ -763,7 +766,265 @@ const spawnCost: Scenario = {
   },
 };
 
-export const SCENARIOS: Scenario[] = [coldStart, idleCost, restartLatency, roundTrip, gracefulStop, logThroughput, crashLoop, treeStop, spawnCost];
+// ---------------------------------------------------------------- R. readiness (tcp probes)
+
+/** a real python3, not a pyenv shim (a shim is a bash script: ~250 ms and a few processes per start) */
+const PY = existsSync("/usr/bin/python3") ? "/usr/bin/python3" : (Bun.which("python3") ?? "python3");
+
+// one companion: waits until DELAY s after its own fork (its start time in /proc, 10 ms ticks,
+// against CLOCK_BOOTTIME: interpreter start-up under load does not stretch the delay), then
+// listens on 127.0.0.1:PORT; writes "spawn listen" (epoch s) to OUT.listen and one line per
+// accepted connection to OUT.acc. Blocks in accept(): no CPU while idle.
+const R_SERVER = `import socket, sys, time
+port, delay, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+with open("/proc/self/stat") as f:
+    st = f.read()
+start = int(st[st.rindex(")") + 2:].split()[19]) / 100.0
+spawn = time.time() - (time.clock_gettime(time.CLOCK_BOOTTIME) - start)
+time.sleep(max(0.0, spawn + delay - time.time()))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(64)
+listen = time.time()
+with open(out + ".listen", "w") as f:
+    f.write("%.6f %.6f\\n" % (spawn, listen))
+acc = open(out + ".acc", "a", buffering=1)
+while True:
+    c, _ = s.accept()
+    acc.write("%.6f\\n" % time.time())
+    c.close()
+`;
+
+// counts probes, refused ones included: every TCP SYN (no ACK) to a port in LO..HI on the
+// loopback device (AF_PACKET, root), one line "port epoch" each; a SYN shows twice on lo
+// (outgoing and incoming), the outgoing copy is skipped. Exits when its parent (the bench) goes.
+const R_SNIFFER = `import os, socket, sys, time
+lo, hi, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+parent = os.getppid()
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+s.bind(("lo", 0))
+s.settimeout(1.0)
+f = open(out, "a", buffering=1)
+f.write("ready\\n")
+while True:
+    try:
+        pkt, addr = s.recvfrom(128)
+    except socket.timeout:
+        if os.getppid() != parent:
+            break
+        continue
+    if addr[2] == socket.PACKET_OUTGOING:
+        continue
+    et = pkt[12:14]
+    if et == b"\\x08\\x00" and len(pkt) >= 34 and pkt[23] == 6:
+        t = 14 + (pkt[14] & 15) * 4
+    elif et == b"\\x86\\xdd" and len(pkt) >= 54 and pkt[20] == 6:
+        t = 54
+    else:
+        continue
+    if len(pkt) < t + 14:
+        continue
+    dport = (pkt[t + 2] << 8) | pkt[t + 3]
+    if lo <= dport <= hi and pkt[t + 13] & 0x12 == 0x02:
+        f.write("%d %.6f\\n" % (dport, time.time()))
+`;
+
+/** n consecutive ports on 127.0.0.1 that nothing listens on, below the ephemeral range (probes' own ports) */
+function freePortRange(n: number): number {
+  let low = 32768;
+  try {
+    low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "latin1").trim().split(/\s+/)[0]) || low;
+  } catch {}
+  for (let tries = 0; tries < 50; tries++) {
+    const base = 10_000 + Math.floor(Math.random() * Math.max(1, low - 10_000 - n));
+    let ok = true;
+    for (let p = base; p < base + n && ok; p++) {
+      try {
+        Bun.listen({ hostname: "127.0.0.1", port: p, socket: { data() {} } }).stop(true);
+      } catch {
+        ok = false;
+      }
+    }
+    if (ok) return base;
+  }
+  throw new Error(`no ${n} free consecutive ports below ${low}`);
+}
+
+/** the sniffer above, started and ready (its file says so), or null with the reason when it cannot run */
+async function startSniffer(script: string, lo: number, hi: number, out: string): Promise<{ proc: ReturnType<typeof Bun.spawn>; out: string } | { why: string }> {
+  const proc = Bun.spawn([PY, "-S", "-E", "-B", script, String(lo), String(hi), out], { stdio: ["ignore", "ignore", "pipe"] });
+  const deadline = performance.now() + 5_000;
+  while (performance.now() < deadline) {
+    if (existsSync(out) && readFileSync(out, "utf8").startsWith("ready\n")) return { proc, out };
+    if (proc.exitCode !== null) return { why: `the SYN counter exited ${proc.exitCode}: ${(await new Response(proc.stderr as ReadableStream).text()).trim().split("\n").pop()}` };
+    await Bun.sleep(20);
+  }
+  proc.kill("SIGKILL");
+  return { why: "the SYN counter did not start within 5 s" };
+}
+
+/** SYN times (epoch s) per port */
+function readSyns(file: string): Map<number, number[]> {
+  const m = new Map<number, number[]>();
+  for (const line of readFileSync(file, "utf8").split("\n").slice(1)) {
+    const [p, t] = line.split(" ");
+    if (!t) continue;
+    const port = Number(p);
+    if (!m.has(port)) m.set(port, []);
+    m.get(port)!.push(Number(t));
+  }
+  return m;
+}
+
+/** "NAME STARTING -> RUNNING (ready: ...)" times (epoch ms) from sup's own log (UTC, ms) */
+function supReadyTimes(dir: string): Map<string, number> {
+  const m = new Map<string, number>();
+  let text = "";
+  try {
+    text = readFileSync(join(dir, "supervisor.err"), "utf8");
+  } catch {}
+  for (const line of text.split("\n")) {
+    const x = /^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}) sup\[manager \d+\]: (\S+) STARTING -> RUNNING \(ready/.exec(line);
+    if (x) m.set(x[2]!, Date.parse(x[1]!.replace(" ", "T") + "Z"));
+  }
+  return m;
+}
+
+const quantile = (l: number[], q: number) => {
+  const s = [...l].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor((s.length - 1) * q + 0.5))]! : NaN;
+};
+
+export const rCases = (p: Plan) => ({ ready: `N=${p.R.n}, ready = { tcp, interval = ${p.R.interval} }`, plain: `N=${p.R.n}, no ready, startsecs = 1` });
+
+const readiness: Scenario = {
+  id: "R",
+  title: "Readiness: N TCP servers listening after 0-1 s, ready = { tcp } -> all RUNNING, probes per companion, idle CPU with and without ready",
+  async run(ctx) {
+    const { n, interval, maxDelayS, reps, windowS, settleS } = ctx.plan.R;
+    const cases = rCases(ctx.plan);
+    const s: Settings = { ...DEFAULTS, startsecs: 1 };
+    settingsLine(ctx, "R", s);
+    ctx.note("R", `${n} companions, each \`${PY} -S -E\` running a small TCP server: it listens on its own port of 127.0.0.1 at delay = i/${n - 1} x ${maxDelayS} s after its fork (i = 0..${n - 1}), writes the listen time, then counts accepted connections. "${cases.ready}": sup with \`ready = { tcp = PORT, interval = ${interval} }\` per companion (RUNNING once a connect succeeds). "${cases.plain}": the same servers with no ready (sup and supervisord: RUNNING after 1 s up; not readiness, a reference). Status polled over the fast path every 10 ms until all RUNNING; then ${settleS} s settle; then idle CPU over ${windowS} s as in B (run time of every thread from schedstat, and utime+stime ticks; arbiter + manager / supervisord), reported per 30 s.`);
+    ctx.note("R", `probes: every TCP SYN to the companions' ports, refused ones included, counted by a packet counter on lo (AF_PACKET; needs root) from before the launch to the end of the idle window; "probes after ready" = accepted connections beyond the first one (each server counts its own), to the end of the idle window (contract §9: no probing once RUNNING). "worst minus delay/interval" = max over companions of probes - d/${interval}, d = listen time - fork time (the effective delay; the bound is d/interval + 1, target + 2). "ready -> RUNNING lag" = time of sup's log line "STARTING -> RUNNING" - the server's listen time; "first probe after fork" = first SYN - the fork (due at once).`);
+    const variants: { peer: Peer; kase: string; ready: boolean }[] = [];
+    for (const p of ctx.peers) {
+      if (p.family === "sup") variants.push({ peer: p, kase: cases.ready, ready: true });
+      variants.push({ peer: p, kase: cases.plain, ready: false });
+    }
+    const scripts = mkdtempSync(join(ctx.tmp, "R-scripts-"));
+    const serverPy = join(scripts, "server.py");
+    const snifferPy = join(scripts, "sniffer.py");
+    writeFileSync(serverPy, R_SERVER);
+    writeFileSync(snifferPy, R_SNIFFER);
+    let noSniffer: string | null = null;
+    try {
+      for (let rep = 0; rep < reps; rep++) {
+        const idle = new Map<string, number>(); // `${peer}\0${ready}` -> idle CPU per 30 s (schedstat)
+        for (const v of rep % 2 === 0 ? variants : [...variants].reverse()) {
+          const { peer, kase } = v;
+          const work = mkdtempSync(join(ctx.tmp, "R-work-"));
+          const base = freePortRange(n);
+          const delays = Array.from({ length: n }, (_, i) => (n > 1 ? (i / (n - 1)) * maxDelayS : 0));
+          const comps = names(n, () => ({ argv: [] })).map((c, i) => ({
+            ...c,
+            argv: [PY, "-S", "-E", "-B", serverPy, String(base + i), delays[i]!.toFixed(4), join(work, c.name)],
+            supToml: v.ready ? [`ready = { tcp = ${base + i}, interval = ${interval} }`] : [],
+          }));
+          let sniffer: { proc: ReturnType<typeof Bun.spawn>; out: string } | null = null;
+          try {
+            const sn = await startSniffer(snifferPy, base, base + n - 1, join(work, "syns"));
+            if ("why" in sn) {
+              if (noSniffer === null) ctx.note("R", `probes are not counted (only accepted connections are): ${sn.why}`);
+              noSniffer = sn.why;
+            } else sniffer = sn;
+            await withInstance(ctx, "R", peer, kase, comps, s, async (inst) => {
+              const r = await waitAll(inst, n, running, 30_000 + n * 60, 10);
+              const allRunning = (r.at - inst.launchedAt) / 1000;
+              const allRunningEpoch = performance.timeOrigin + r.at;
+              await Bun.sleep(settleS * 1000);
+              const pids = inst.ownPids();
+              const meter = new CpuMeter(pids);
+              const windowStart = Date.now() / 1000;
+              await meterSleep(meter, windowS * 1000);
+              const cpuM = meter.stop();
+              if (pids.some((p) => readStat(p) === null)) throw new Error(`supervisor process(es) vanished during the idle window`);
+              const idle30 = (cpuM.schedS * 30) / cpuM.wallS;
+              idle.set(`${peer.id}\0${v.ready}`, idle30);
+              // per companion: effective delay, accepted connections, SYNs
+              const syns = sniffer ? readSyns(sniffer.out) : null;
+              const readyAt = v.ready && peer.family === "sup" ? supReadyTimes(inst.dir) : new Map<string, number>();
+              const per = comps.map((c, i) => {
+                let spawn = NaN;
+                let listen = NaN;
+                try {
+                  [spawn, listen] = readFileSync(join(work, `${c.name}.listen`), "utf8").trim().split(" ").map(Number) as [number, number];
+                } catch {}
+                let acc: number[] = [];
+                try {
+                  acc = readFileSync(join(work, `${c.name}.acc`), "utf8").split("\n").filter(Boolean).map(Number);
+                } catch {}
+                const sy = syns?.get(base + i) ?? [];
+                const ra = readyAt.get(c.name);
+                return { name: c.name, spawn, delay: listen - spawn, acc, syns: sy, synsInWindow: sy.filter((t) => t >= windowStart).length, lagMs: ra === undefined ? NaN : ra - listen * 1000 };
+              });
+              const afterReady = per.reduce((a, p) => a + Math.max(0, p.acc.length - (v.ready ? 1 : 0)), 0);
+              const synsInWindow = per.reduce((a, p) => a + p.synsInWindow, 0);
+              const probesAfterRunning = per.reduce((a, p) => a + p.syns.filter((t) => t > allRunningEpoch / 1000).length, 0);
+              ctx.add({ scenario: "R", case: kase, metric: "launch -> all RUNNING", unit: "s", peer: peer.id, rep, value: allRunning, detail: { polls: r.polls, milestonesMs: inst.milestones() } });
+              ctx.add({ scenario: "R", case: kase, metric: "idle CPU per 30 s", unit: "s", peer: peer.id, rep, value: idle30, detail: { ...cpuM, pids } });
+              ctx.add({ scenario: "R", case: kase, metric: "idle CPU per 30 s (stat ticks)", unit: "s", peer: peer.id, rep, value: (cpuM.statS * 30) / cpuM.wallS, detail: { ...cpuM, pids } });
+              ctx.add({ scenario: "R", case: kase, metric: v.ready ? "probes after ready (all companions)" : "connections to the servers", unit: "", peer: peer.id, rep, value: afterReady, detail: { synsInWindow, probesAfterAllRunning: probesAfterRunning } });
+              let probeLog = "";
+              if (v.ready) {
+                const bad = per.filter((p) => !Number.isFinite(p.delay));
+                if (bad.length) throw new Error(`${bad.length} server(s) RUNNING but never listened: ${bad.slice(0, 5).map((p) => p.name).join(", ")}`);
+                const lags = per.map((p) => p.lagMs).filter(Number.isFinite);
+                if (lags.length) {
+                  ctx.add({ scenario: "R", case: kase, metric: "ready -> RUNNING lag, median", unit: "ms", peer: peer.id, rep, value: quantile(lags, 0.5) });
+                  ctx.add({ scenario: "R", case: kase, metric: "ready -> RUNNING lag, max", unit: "ms", peer: peer.id, rep, value: Math.max(...lags) });
+                }
+                if (syns) {
+                  const probes = per.map((p) => p.syns.length);
+                  const expected = per.map((p) => p.delay / interval + 1);
+                  const excess = per.map((p) => p.syns.length - p.delay / interval);
+                  const worst = per[excess.indexOf(Math.max(...excess))]!;
+                  ctx.add({ scenario: "R", case: kase, metric: "probes per companion, mean", unit: "", peer: peer.id, rep, value: probes.reduce((a, b) => a + b, 0) / n, detail: { expectedMean: expected.reduce((a, b) => a + b, 0) / n, perCompanion: per.map((p) => ({ name: p.name, delayS: Number(p.delay.toFixed(3)), probes: p.syns.length, accepted: p.acc.length, lagMs: Number(p.lagMs.toFixed(1)), synMsAfterFork: p.syns.map((t) => Math.round((t - p.spawn) * 1000)) })) } });
+                  ctx.add({ scenario: "R", case: kase, metric: "probes per companion, max", unit: "", peer: peer.id, rep, value: Math.max(...probes) });
+                  // the first probe is due at the spawn (contract §9); later = the loop was busy (e.g. spawning the rest)
+                  const first = per.filter((p) => p.syns.length).map((p) => (p.syns[0]! - p.spawn) * 1000);
+                  if (first.length) ctx.add({ scenario: "R", case: kase, metric: "first probe after fork, max", unit: "ms", peer: peer.id, rep, value: Math.max(...first) });
+                  probeLog += `; first probe ${quantile(first, 0).toFixed(0)}..${Math.max(...first).toFixed(0)} ms after the fork`;
+                  ctx.add({ scenario: "R", case: kase, metric: "probes - delay/interval, worst companion", unit: "", peer: peer.id, rep, value: Math.max(...excess), detail: { worst: { name: worst.name, delayS: worst.delay, probes: worst.syns.length } } });
+                  probeLog += `; probes per companion mean ${(probes.reduce((a, b) => a + b, 0) / n).toFixed(2)} (expected about d/interval + 1 = ${(expected.reduce((a, b) => a + b, 0) / n).toFixed(2)}), max ${Math.max(...probes)}, worst probes - d/interval ${Math.max(...excess).toFixed(2)} (${worst.name}: d ${worst.delay.toFixed(3)} s, ${worst.syns.length} probes)`;
+                }
+                probeLog += `; effective delay ${quantile(per.map((p) => p.delay), 0).toFixed(3)}..${quantile(per.map((p) => p.delay), 1).toFixed(3)} s; ready -> RUNNING lag median ${quantile(lags, 0.5).toFixed(0)} ms, max ${Math.max(...lags).toFixed(0)} ms`;
+              }
+              ctx.log(`R ${kase} ${peer.id} rep ${rep}: all RUNNING ${allRunning.toFixed(3)} s (${r.polls} polls); idle CPU ${(cpuM.schedS * 1000).toFixed(1)} ms (schedstat) / ${(cpuM.statS * 1000).toFixed(0)} ms (ticks) in ${cpuM.wallS.toFixed(1)} s (${Object.entries(cpuM.perPidS).map(([p, x]) => `${p}: ${(x * 1000).toFixed(1)} ms`).join(", ")}); ${v.ready ? "accepted connections beyond the ready one" : "connections to the servers"}: ${afterReady}${syns ? `, SYNs in the idle window ${synsInWindow}, SYNs after all RUNNING ${probesAfterRunning}` : ""}${probeLog}`);
+            });
+          } finally {
+            if (sniffer) {
+              sniffer.proc.kill("SIGKILL");
+              await sniffer.proc.exited;
+            }
+            rmSync(work, { recursive: true, force: true });
+          }
+        }
+        for (const p of ctx.peers) {
+          const a = idle.get(`${p.id}\0true`);
+          const b = idle.get(`${p.id}\0false`);
+          if (a !== undefined && b !== undefined) ctx.add({ scenario: "R", case: cases.ready, metric: "idle CPU per 30 s, minus without ready (same rep)", unit: "s", peer: p.id, rep, value: a - b });
+        }
+      }
+    } finally {
+      rmSync(scripts, { recursive: true, force: true });
+    }
+  },
+};
+
+export const SCENARIOS: Scenario[] = [coldStart, idleCost, restartLatency, roundTrip, gracefulStop, logThroughput, crashLoop, treeStop, spawnCost, readiness];
 
 // ---------------------------------------------------------------- targets (sup)
 
@@ -784,6 +1045,9 @@ export function targets(p: Plan): Target[] {
     { scenario: "F", case: `block 64 KiB, ${p.F.mib} MiB, captured`, metric: "bytes missing at exit", text: "0", check: (s) => s.max === 0 },
     { scenario: "F", case: `lines of ${p.F.lineBytes} B, ${p.F.mib} MiB, captured`, metric: "bytes missing at exit", text: "0", check: (s) => s.max === 0 },
     { scenario: "G", case: `exit 1 at once, ${p.G.windowS} s`, metric: "supervisor CPU", text: "<= 0.3 %", check: med((m) => m <= 0.3) },
+    { scenario: "R", case: rCases(p).ready, metric: "idle CPU per 30 s, minus without ready (same rep)", text: "<= 0.01 s", check: med((m) => m <= 0.01) },
+    { scenario: "R", case: rCases(p).ready, metric: "probes - delay/interval, worst companion", text: "<= 2 (every rep)", check: (s) => s.max <= 2 },
+    { scenario: "R", case: rCases(p).ready, metric: "probes after ready (all companions)", text: "0 (every rep)", check: (s) => s.max === 0 },
   ];
   return list;
 }
