@@ -281,7 +281,8 @@ export async function staticChecks(over: Partial<Texts> = {}): Promise<{ checks:
   }
   const { config, budgetMs, chainMs } = loaded;
   c.add("sup.deploy.toml is valid", true, `${config.companions.map((x) => x.name).join(", ")}; stop budget ${s(budgetMs)}`);
-  const machine = machineProblems(config, (name, key) => ["companions", name, key]);
+  // the socket's folder (/run/sup) is made by the deployment itself (RuntimeDirectory=, the image's mkdir)
+  const machine = machineProblems(config, (name, key) => ["companions", name, key]).filter((p) => p.path[0] !== "sup");
   c.add("sup.deploy.toml: every companion can start here (as `sup check`)", machine.length === 0, machine.map((p) => `${p.path.join(".")}: ${p.message}`).join("; ") || "ok");
   c.add(
     "sup.deploy.toml: graceful_timeout is set and covers the slowest stop chain",
