@@ -284,6 +284,8 @@ export type DependCondition = "started" | "ready" | "completed";
 export interface Dependency {
   name: string;
   condition: DependCondition;
+  /** (unmet ones, at run time) why it cannot be met without the operator: "it is FATAL" */
+  why?: string;
 }
 
 const positiveSeconds = secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost);

@@ -315,6 +315,11 @@ function resolveDependencies(companions: CompanionSpec[], report: Report): void 
         reported.add(key);
         continue;
       }
+      const target = companions.find((x) => x.name === targets[0]);
+      if (d.condition === "completed" && target?.restart === "always" && !reported.has(`always\0${c.base}\0${d.name}`)) {
+        reported.add(`always\0${c.base}\0${d.name}`);
+        report(["companions", c.base, "depends_on"], `${d.name} has restart = "always": it never completes (a one-shot needs restart = "never" or "on-failure")`);
+      }
       for (const t of targets) if (!out.some((o) => o.name === t)) out.push({ name: t, condition: d.condition });
     }
     c.dependsOn = out;

@@ -52,7 +52,7 @@ const FRESH_RUN = {
 
 /** "db (ready), migrate (completed)" */
 export function depText(deps: readonly Dependency[]): string {
-  return deps.map((d) => `${d.name} (${d.condition})`).join(", ");
+  return deps.map((d) => `${d.name} (${d.condition}${d.why ? `; ${d.why}` : ""})`).join(", ");
 }
 
 /** the check a probe stands for, in the log's words: "tcp 127.0.0.1:5432", "READY=1" */
@@ -299,7 +299,7 @@ const stopWhileStopping: Cell<"stop"> = (c, ev, now) => {
   // a held stop goes out once its dependents are gone (or at once when the arbiter is gone)
   if (c.held && !ev.hold && c.pid !== null) {
     return ok(beginStop(next, now, Math.min(c.spec.stopTimeoutMs, ev.capMs ?? Infinity)), `${c.name} stopping`, [
-      { type: "log", message: `${c.name}: the companions that depend on it are gone; sending ${c.spec.stopSignal}` },
+      { type: "log", message: `${c.name}: no companion that depends on it is still stopping; sending ${c.spec.stopSignal}` },
       stopSignal(c),
     ]);
   }

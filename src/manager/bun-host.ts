@@ -7,6 +7,7 @@ import { signalNumber } from "../config/signals.ts";
 import type { Clock } from "../core/types.ts";
 import { SpawnError, type Host, type OwnedGroup, type ProbeReport, type WatchMode } from "./host.ts";
 import type { Probes, RunChannels } from "../probes/probes.ts";
+import type { ProbeSpawner } from "../probes/run.ts";
 import type { Intent } from "../ipc.ts";
 import { log } from "../os/log.ts";
 import type { Containment, Sample } from "../contain/containment.ts";
@@ -69,7 +70,7 @@ export class BunHost implements Host {
     let channels: RunChannels | null = null;
     try {
       try {
-        channels = this.probes.prepare(spec, env);
+        channels = this.probes.prepare(spec, spec.ready?.probe.kind === "exec" || spec.health?.probe.kind === "exec" ? this.probeSpawner(spec, env) : undefined);
       } catch (e) {
         throw new SpawnError((e as Error).message, shortage(e as NodeJS.ErrnoException) !== null);
       }
@@ -123,6 +124,26 @@ export class BunHost implements Host {
         channels?.close();
       }
     }
+  }
+
+  /**
+   * How an exec probe of `spec` runs: like the companion — its cwd, `env`, user, group, umask,
+   * nice and limits — in a process group of its own, output dropped. Bun reaps it.
+   */
+  private probeSpawner(spec: CompanionSpec, env: Record<string, string>): ProbeSpawner {
+    const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
+    return (argv) =>
+      withLimits({ ...spec, argv }, limits, (shape) =>
+        Bun.spawn({
+          cmd: shape.argv,
+          ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
+          ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
+          cwd: spec.cwd,
+          env,
+          stdio: ["ignore", "ignore", "ignore"],
+          detached: true,
+        }),
+      );
   }
 
   private stdio(o: ErrOutput, which: string, opened: number[]): "inherit" | "ignore" | number {

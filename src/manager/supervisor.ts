@@ -24,6 +24,24 @@ export function conditionMet(d: Companion | undefined, condition: Dependency["co
   return d.state === "RUNNING" && (!d.spec.ready || d.ready);
 }
 
+/**
+ * Why dependency `d` will not meet any condition it does not meet now unless the operator acts:
+ * it is FATAL, it ended for good (EXITED), it was stopped, or it is never started
+ * (autostart = false). Null while it may still get there by itself.
+ */
+function stuck(d: Companion): string | null {
+  if (d.state === "FATAL") return `it is FATAL: ${d.reason}`;
+  if (d.state === "EXITED") return `it ${d.reason}`;
+  if (d.state === "STOPPED" && d.manualStop) return "it was stopped";
+  if (d.state === "STOPPED" && !d.spec.autostart && !d.hasRun) return "it is not started (autostart = false)";
+  return null;
+}
+
+/** a WAITING companion that waits only on dependencies that are stuck: it will not start by itself */
+export function blocked(c: Companion): boolean {
+  return c.state === "WAITING" && c.waitingFor.length > 0 && c.waitingFor.every((d) => d.why !== undefined);
+}
+
 /** what a run's probes should be doing in its state */
 function watchMode(c: Companion): WatchMode {
   if (c.pid === null) return null;
@@ -106,9 +124,16 @@ export class Supervisor {
     for (const c of this.companions.values()) for (const d of c.spec.dependsOn) this.dependents.set(d.name, [...(this.dependents.get(d.name) ?? []), c.name]);
   }
 
-  /** the dependencies of `spec` not met now, in its order */
+  /** the dependencies of `spec` not met now, in its order, each with why it cannot be met by itself (if so) */
   private unmet(spec: CompanionSpec): Dependency[] {
-    return spec.dependsOn.filter((d) => !conditionMet(this.companions.get(d.name), d.condition));
+    const out: Dependency[] = [];
+    for (const d of spec.dependsOn) {
+      const dep = this.companions.get(d.name);
+      if (conditionMet(dep, d.condition)) continue;
+      const why = dep ? stuck(dep) : "it is not in the config";
+      out.push(why ? { ...d, why } : d);
+    }
+    return out;
   }
 
   get current(): SupConfig {
@@ -208,6 +233,8 @@ export class Supervisor {
   private withDependencies(c: Companion, event: Event): Event {
     if ((event.type === "start" || event.type === "restart") && event.unmet === undefined && c.spec.dependsOn.length) return { ...event, unmet: this.unmet(c.spec) };
     if (event.type === "changed" && event.unmet === undefined && event.spec.dependsOn.length) return { ...event, unmet: this.unmet(event.spec) };
+    // a second stop of a held companion keeps it held (only the loop's release, or a capped stop, lets it go)
+    if (event.type === "stop" && event.hold === undefined && event.capMs === undefined && c.held) return { ...event, hold: true };
     if (event.type === "stop" && event.hold === undefined && event.capMs === undefined && c.pid !== null && !c.held) {
       const up = (this.dependents.get(c.name) ?? []).some((d) => this.companions.get(d)?.pid != null);
       if (up) return { ...event, hold: true };
@@ -223,7 +250,7 @@ export class Supervisor {
       if (c.state !== "WAITING") continue;
       waiting = true;
       const unmet = this.unmet(c.spec);
-      if (unmet.length === c.waitingFor.length && unmet.every((d, i) => d.name === c.waitingFor[i]!.name && d.condition === c.waitingFor[i]!.condition)) continue;
+      if (unmet.length === c.waitingFor.length && unmet.every((d, i) => d.name === c.waitingFor[i]!.name && d.condition === c.waitingFor[i]!.condition && d.why === c.waitingFor[i]!.why)) continue;
       this.queue.push({ name: c.name, event: { type: "deps", unmet } });
       queued = true;
     }
@@ -446,7 +473,7 @@ export class Supervisor {
 
   /** nothing is on its way up: no companion STARTING or WAITING (sup's own READY=1) */
   settled(): boolean {
-    for (const c of this.companions.values()) if (c.state === "STARTING" || c.state === "WAITING") return false;
+    for (const c of this.companions.values()) if (c.state === "STARTING" || (c.state === "WAITING" && !blocked(c))) return false;
     return true;
   }
 
@@ -556,13 +583,14 @@ export class Supervisor {
         if (c.spec.policyHash === spec.policyHash) result.unchanged.push(spec.name);
         else {
           // timings, policy, sinks: in force from now on, for the process that runs
-          this.companions.set(spec.name, { ...c, spec });
+          // a ready check added to a RUNNING companion is for its next start: this run is up
+          const next: Companion = { ...c, spec, ready: c.ready || (c.state === "RUNNING" && !c.spec.ready) };
+          this.companions.set(spec.name, next);
           this.host.specUpdated?.(spec);
-          // a changed check applies to the run that is being watched now
-          const mode = watchMode(c);
-          if (mode && c.pid !== null) {
-            this.host.watch?.(c.pid, c.spec, null);
-            const now = watchMode({ ...c, spec });
+          // a changed, added or removed check applies to the run that is being watched now
+          const [was, now] = [watchMode(c), watchMode(next)];
+          if (c.pid !== null && (was || now)) {
+            if (was) this.host.watch?.(c.pid, c.spec, null);
             if (now) this.host.watch?.(c.pid, spec, now);
           }
           result.updated.push(spec.name);

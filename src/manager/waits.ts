@@ -93,6 +93,8 @@ export function startOutcome(name: string, before: Companion, verb: "started" | 
     const newRun = c.runs > baseline;
     if (c.state === "RUNNING" && (newRun || (verb === "started" && alreadyUp && c.pid === oldPid))) return { ok: true, message: `${name} ${verb}` };
     if (c.state === "FATAL") return failed(name, c.reason, c.state);
+    // waiting on dependencies that cannot get there by themselves: the outcome is known now
+    if (c.state === "WAITING" && c.waitingFor.length && c.waitingFor.every((d) => d.why !== undefined)) return failed(name, `waiting for ${depText(c.waitingFor)}`, c.state);
     if (!newRun) return null; // the old process is still draining, or the spawn is under way
     if (c.state === "BACKOFF" || c.state === "EXITED") return failed(name, `${c.reason} before it was up`, c.state);
     if (c.state === "STOPPED" || (c.state === "STOPPING" && c.manualStop)) return failed(name, "stopped before it was up", c.state);

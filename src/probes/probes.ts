@@ -11,7 +11,7 @@ import type { ProbeReport, WatchMode } from "../manager/host.ts";
 import type { Logs } from "../logs/hub.ts";
 import { pipe } from "../os/libc.ts";
 import { NotifySockets, type NotifyMessage } from "./notify.ts";
-import { runProbe } from "./run.ts";
+import { runProbe, type ProbeSpawner } from "./run.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 /** what a run needs at its spawn: more env, and more fds (index = the child's fd number) */
@@ -43,8 +43,8 @@ interface Run {
   lastPing: number;
   /** the watchdog said it failed and no ping came since */
   starved: boolean;
-  /** the companion's environment, for exec probes */
-  env: Record<string, string>;
+  /** runs an exec probe as the companion would run (cwd, env, user, limits) */
+  spawn: ProbeSpawner | undefined;
 }
 
 export class Probes {
@@ -59,10 +59,10 @@ export class Probes {
   ) {}
 
   /**
-   * The channels a run of `spec` needs before it is spawned (`env`: the companion's environment).
+   * The channels a run of `spec` needs before it is spawned (`spawn`: how its exec probes run).
    * Throws when a socket or pipe cannot be made (no fds: a transient failure for the caller).
    */
-  prepare(spec: CompanionSpec, env: Record<string, string>): RunChannels {
+  prepare(spec: CompanionSpec, spawn?: ProbeSpawner): RunChannels {
     const probe = spec.ready?.probe;
     const extra: RunChannels = { env: {}, fds: [], attach: () => {}, spawned: () => {}, close: () => {} };
     let run: Run | null = null;
@@ -112,7 +112,7 @@ export class Probes {
     }
     extra.attach = (p, sink) => {
       pid = p;
-      run = { spec, report: (r) => sink(p, r), stopWatch: null, lastPing: performance.now(), starved: false, env };
+      run = { spec, report: (r) => sink(p, r), stopWatch: null, lastPing: performance.now(), starved: false, spawn };
       this.runs.set(p, run);
       for (const r of pending.splice(0)) run.report(r);
     };
@@ -221,7 +221,7 @@ function poll(check: Check, run: Run, first: boolean, helper: (pid: number) => (
   let cancel: (() => void) | null = null;
   const once = () => {
     timer = null;
-    const { done, abort } = runProbe(check.probe, check.timeoutMs, run.spec, run.env, helper);
+    const { done, abort } = runProbe(check.probe, check.timeoutMs, run.spawn, helper);
     cancel = abort;
     void done.then(({ ok, detail }) => {
       cancel = null;

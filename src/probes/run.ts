@@ -1,6 +1,6 @@
 // One probe, run once without blocking the loop (contract §9): a TCP connect, an HTTP GET, or a
 // command; each bounded by its timeout, and abortable (the run ended, the mode changed).
-import type { CompanionSpec, Probe } from "../config/schema.ts";
+import type { Probe } from "../config/schema.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 export interface ProbeResult {
@@ -10,15 +10,14 @@ export interface ProbeResult {
 }
 
 /**
- * Start one probe of `probe` for `spec` (exec runs in the companion's cwd with `env`), giving up
- * after `timeoutMs`. `abort()` ends it at once (an exec probe's process group is killed); the
+ * Start one probe of `probe` (an exec probe through `spawn`: the companion's cwd, env, user and
+ * limits), giving up after `timeoutMs`. `abort()` ends it at once (an exec probe's process group is killed); the
  * result of an aborted probe is a failure nobody reads.
  */
 export function runProbe(
   probe: Probe,
   timeoutMs: number,
-  spec: CompanionSpec,
-  env: Record<string, string>,
+  spawn: ProbeSpawner | undefined,
   helper: (pid: number) => () => void = () => () => {},
 ): { done: Promise<ProbeResult>; abort: () => void } {
   switch (probe.kind) {
@@ -27,7 +26,7 @@ export function runProbe(
     case "http":
       return http(probe.url, probe.status, timeoutMs);
     case "exec":
-      return exec(probe.argv, timeoutMs, spec.cwd, env, helper);
+      return exec(probe.argv, timeoutMs, spawn, helper);
     default:
       return { done: Promise.resolve({ ok: false, detail: `${probe.kind} is not polled` }), abort: () => {} };
   }
@@ -76,29 +75,53 @@ function tcp(host: string, port: number, timeoutMs: number): { done: Promise<Pro
   return { done, abort: () => finish({ ok: false, detail: `${what}: aborted` }) };
 }
 
+/** at most this much of a probe's HTTP body is read (then the connection is dropped) */
+const MAX_BODY_BYTES = 64 * 1024;
+
 function http(url: string, status: number | null, timeoutMs: number): { done: Promise<ProbeResult>; abort: () => void } {
   const ctl = new AbortController();
+  // the whole probe — headers and body — is bounded by the timeout: a server that answers and
+  // then streams forever, or stalls mid-body, is a failed probe, not a hung one
   const timer = setLongTimeout(() => ctl.abort(), timeoutMs);
+  const late = `no answer within ${timeoutMs / 1000}s`;
   const done = fetch(url, { signal: ctl.signal, redirect: "manual", headers: { "user-agent": "sup-probe" } }).then(
-    async (res) => {
-      timer.clear();
-      // read (and drop) the body so the connection is released
-      await res.arrayBuffer().catch(() => {});
+    async (res): Promise<ProbeResult> => {
       const ok = status === null ? res.status >= 200 && res.status < 300 : res.status === status;
-      return { ok, detail: `${url}: HTTP ${res.status}${ok ? "" : status === null ? " (not 2xx)" : ` (not ${status})`}` };
+      const said = `${url}: HTTP ${res.status}${ok ? "" : status === null ? " (not 2xx)" : ` (not ${status})`}`;
+      // read (and drop) at most MAX_BODY_BYTES of the body, so a short one releases the connection
+      const reader = res.body?.getReader();
+      let read = 0;
+      try {
+        while (reader && read < MAX_BODY_BYTES) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          read += value?.length ?? 0;
+        }
+      } catch {
+        timer.clear();
+        return { ok: false, detail: `${url}: HTTP ${res.status}, then ${ctl.signal.aborted ? `the body did not end within ${timeoutMs / 1000}s` : "the body broke off"}` };
+      }
+      timer.clear();
+      if (read >= MAX_BODY_BYTES) void reader?.cancel().catch(() => {});
+      return { ok, detail: said };
     },
     (e) => {
       timer.clear();
-      return { ok: false, detail: `${url}: ${ctl.signal.aborted ? `no answer within ${timeoutMs / 1000}s` : errText(e)}` };
+      return { ok: false, detail: `${url}: ${ctl.signal.aborted ? late : errText(e)}` };
     },
   );
   return { done, abort: () => ctl.abort() };
 }
 
-function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string, string>, helper: (pid: number) => () => void): { done: Promise<ProbeResult>; abort: () => void } {
+/** spawns an exec probe's command as the companion would run (cwd, env, user, limits); its own process group */
+export type ProbeSpawner = (argv: string[]) => { pid: number; exited: Promise<number | null>; signalCode?: string | number | null };
+
+function exec(argv: string[], timeoutMs: number, spawn: ProbeSpawner | undefined, helper: (pid: number) => () => void): { done: Promise<ProbeResult>; abort: () => void } {
   const what = argv[0] === "/bin/sh" && argv[1] === "-c" ? argv[2]! : argv.join(" ");
-  let proc: ReturnType<typeof Bun.spawn> | null = null;
+  if (!spawn) return { done: Promise.resolve({ ok: false, detail: `${what}: cannot run probes here` }), abort: () => {} };
+  let proc: ReturnType<ProbeSpawner> | null = null;
   let timedOut = false;
+  // the probe's whole process group: what it started in the background goes with it
   const kill = () => {
     try {
       if (proc) process.kill(-proc.pid, "SIGKILL");
@@ -106,9 +129,9 @@ function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string
   };
   let timer: LongTimer | null = null;
   try {
-    proc = Bun.spawn({ cmd: argv, cwd, env, stdio: ["ignore", "ignore", "ignore"], detached: true });
+    proc = spawn(argv);
   } catch (e) {
-    return { done: Promise.resolve({ ok: false, detail: `${what}: ${errText(e)}` }), abort: () => {} };
+    return { done: Promise.resolve({ ok: false, detail: `${what}: ${(e as Error)?.message ?? errText(e)}` }), abort: () => {} };
   }
   const released = helper(proc.pid);
   timer = setLongTimeout(() => {
@@ -118,6 +141,7 @@ function exec(argv: string[], timeoutMs: number, cwd: string, env: Record<string
   const done = proc.exited.then((code) => {
     released();
     timer?.clear();
+    kill(); // a probe leaves nothing behind (`sleep 100 & exit 0`)
     if (timedOut) return { ok: false, detail: `${what}: still running after ${timeoutMs / 1000}s (killed)` };
     return { ok: code === 0, detail: code === 0 ? what : `${what}: exit ${code ?? proc!.signalCode}` };
   });

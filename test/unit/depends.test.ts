@@ -127,7 +127,10 @@ group("dependencies", () => {
     expect(st("web").state).toBe("WAITING");
     expect(sup.command("stop", "web")).toEqual({ ok: true, message: "web stopped" });
     expect(st("web")).toMatchObject({ state: "STOPPED", manual_stop: true });
-    expect(sup.command("start", "web")).toEqual({ ok: true, message: "web waiting for migrate (completed)" });
+    expect(sup.command("start", "web")).toEqual({ ok: true, message: "web waiting for migrate (completed; it exited with status 3)" });
+    // stuck for good: said in status, and sup's own READY=1 is not held back by it
+    expect(st("web").description).toBe("waiting, for migrate (completed; it exited with status 3)");
+    expect(sup.settled()).toBe(true);
   });
 
   test("shutdown stops in reverse order: db only once web and worker are gone; unrelated cache at once", () => {
@@ -148,7 +151,7 @@ group("dependencies", () => {
     expect(sigs(host, db)).toEqual([]);
     host.exitPid(worker, null, "SIGTERM");
     expect(sigs(host, db)).toEqual(["SIGTERM"]);
-    expect(host.logs).toContain("db: the companions that depend on it are gone; sending SIGTERM");
+    expect(host.logs).toContain("db: no companion that depends on it is still stopping; sending SIGTERM");
     host.exitPid(cache, null, "SIGTERM");
     host.exitPid(db, null, "SIGTERM");
     expect(host.exitCodes).toEqual([0]);
@@ -193,6 +196,29 @@ group("dependencies", () => {
     expect(sigs(host, db)).toEqual(["SIGTERM"]);
   });
 
+  test("a second stop of a held companion keeps it held", () => {
+    const { host, sup } = setup({ db: { command: "db", startsecs: 0 }, web: { command: "web", startsecs: 0, depends_on: ["db"] } });
+    sup.startAll();
+    const [db, web] = [host.pidOf("db"), host.pidOf("web")];
+    sup.stopAll(false);
+    host.flushSoon();
+    expect(sup.command("stop", "db")).toEqual({ ok: true, message: "db already stopping" });
+    host.flushSoon();
+    expect(sigs(host, db)).toEqual([]);
+    host.exitPid(web, null, "SIGTERM");
+    expect(sigs(host, db)).toEqual(["SIGTERM"]);
+  });
+
+  test("a waited start of a companion whose dependency is stuck fails at once, saying why", async () => {
+    const { host, sup } = setup({ db: { command: "db", startsecs: 0, autostart: false }, web: { command: "web", startsecs: 0, depends_on: ["db"] } });
+    sup.startAll();
+    expect(host.live()).toHaveLength(0);
+    const r = await sup.commandWait("start", "web", 60_000);
+    expect(r).toMatchObject({ ok: false, code: "FAILED", state: "WAITING", message: "web: waiting for db (ready; it is not started (autostart = false))" });
+    sup.command("start", "db");
+    expect(host.live().map((p) => p.name)).toEqual(["db", "web"]);
+  });
+
   test("fast stop ignores the order: SIGKILL to every group at once", () => {
     const { host, sup } = setup({ db: { command: "db", startsecs: 0 }, web: { command: "web", startsecs: 0, depends_on: ["db"] } });
     sup.startAll();
@@ -225,6 +251,13 @@ group("config", () => {
     ]);
     expect(problems({ a: { command: "a", depends_on: ["a"] } })).toEqual(["companions.a.depends_on: dependency cycle: a -> a"]);
     expect(problems({ a: { command: "a", depends_on: { b: "done" } }, b: { command: "b" } })[0]).toStartWith('companions.a.depends_on.b: must be "started", "ready" or "completed"');
+  });
+
+  test("`completed` on a companion that always restarts can never hold: a config error", () => {
+    expect(problems({ m: { command: "m" }, web: { command: "w", depends_on: { m: "completed" } } })).toEqual([
+      'companions.web.depends_on: m has restart = "always": it never completes (a one-shot needs restart = "never" or "on-failure")',
+    ]);
+    expect(problems({ m: { command: "m", restart: "on-failure" }, web: { command: "w", depends_on: { m: "completed" } } })).toEqual([]);
   });
 
   test("a name with instances means all of them", () => {

@@ -471,7 +471,7 @@ const cases: Case[] = [
     fields: { held: false, deadline: 16_000, killed: false },
     effects: [sig(100, "SIGINT")],
     reply: { ok: true, message: "web stopping" },
-    logs: [/^web: the companions that depend on it are gone; sending SIGINT$/],
+    logs: [/^web: no companion that depends on it is still stopping; sending SIGINT$/],
   },
   {
     from: "STOPPING",
