@@ -264,7 +264,7 @@ const command = z.union(
 export type Probe =
   | { kind: "notify" }
   | { kind: "fd"; fd: number }
-  | { kind: "tcp"; host: string; port: number }
+  | { kind: "tcp"; host: string; port: number; raw?: string } // raw: "host:${PORT}", parsed after ${…} expansion
   | { kind: "http"; url: string; status: number | null }
   | { kind: "exec"; argv: string[] }
   | { kind: "log"; pattern: string }
@@ -291,7 +291,7 @@ export interface Dependency {
 const positiveSeconds = secondsType("must be a number of seconds").positive({ error: "must be > 0 seconds" }).max(MAX_SECONDS, atMost);
 
 /** "host:port", "[v6]:port" or a port number (host 127.0.0.1) */
-function tcpTarget(v: string | number): { host: string; port: number } | string {
+export function tcpTarget(v: string | number): { host: string; port: number } | string {
   if (typeof v === "number") return Number.isInteger(v) && v >= 1 && v <= 65535 ? { host: "127.0.0.1", port: v } : "the port must be a whole number from 1 to 65535";
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(v);
   if (!m || Number(m[2]) < 1 || Number(m[2]) > 65535) return 'must be a port number or "host:port" (e.g. 5432 or "127.0.0.1:5432")';
@@ -336,6 +336,7 @@ function checkSchema(use: "ready" | "health") {
     const kind = given[0]!;
     if (kind === "notify") probe = { kind: "notify" };
     else if (kind === "fd") probe = { kind: "fd", fd: v.fd! };
+    else if (kind === "tcp" && typeof v.tcp === "string" && v.tcp.includes("${")) probe = { kind: "tcp", host: "", port: 0, raw: v.tcp };
     else if (kind === "tcp") {
       const t = tcpTarget(v.tcp!);
       if (typeof t === "string") {

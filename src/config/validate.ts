@@ -14,8 +14,10 @@ import {
   supSchema,
   LIMIT_KEYS,
   NAME_RE,
+  type Check,
   type CompanionSpec,
   type Dependency,
+  tcpTarget,
   type ErrOutput,
   type Output,
   type ResolvedDefaults,
@@ -175,8 +177,8 @@ export function validateConfig(raw: unknown, file: string, text?: string, system
       // a restart's stop waits as long as a stop unless said otherwise (contract §3)
       reloadTimeoutMs: ms(c.reload_timeout ?? c.stop_timeout),
       autostart: c.autostart,
-      ready: parsed.data.ready ?? null,
-      health: parsed.data.health ?? null,
+      ready: expandCheck(parsed.data.ready ?? null, [...path, "ready"], expand, report),
+      health: expandCheck(parsed.data.health ?? null, [...path, "health"], expand, report),
       dependsOn: parsed.data.depends_on ?? [],
       stdout: output(expand(c.stdout, where("stdout")), dir) as Output,
       stderr: c.stderr === "stdout" ? { kind: "stdout" } : output(expand(c.stderr, where("stderr")), dir),
@@ -282,6 +284,26 @@ export function gracefulBudgetMs(config: SupConfig): number {
 }
 
 type Report = (path: (string | number)[], message: string) => void;
+
+/**
+ * `${VAR}` in a check's URL, "host:port" and exec argv, expanded like the command's (SUP_INSTANCE
+ * gives each instance its own port). A string exec is left to the shell, which has the env.
+ */
+function expandCheck(check: Check | null, path: (string | number)[], expand: (v: string, at: (string | number)[]) => string, report: Report): Check | null {
+  if (!check) return null;
+  const p = check.probe;
+  if (p.kind === "http") return { ...check, probe: { ...p, url: expand(p.url, [...path, "http"]) } };
+  if (p.kind === "exec" && !(p.argv[0] === "/bin/sh" && p.argv[1] === "-c")) return { ...check, probe: { ...p, argv: p.argv.map((a, i) => expand(a, [...path, "exec", i])) } };
+  if (p.kind === "tcp" && p.raw !== undefined) {
+    const t = tcpTarget(expand(p.raw, [...path, "tcp"]));
+    if (typeof t === "string") {
+      report([...path, "tcp"], `${t} (after expanding ${p.raw})`);
+      return check;
+    }
+    return { ...check, probe: { kind: "tcp", ...t } };
+  }
+  return check;
+}
 
 /** what a check needs of the rest of the companion's settings */
 function checkProbes(spec: Omit<CompanionSpec, "hash" | "policyHash">, path: string[], report: Report): void {

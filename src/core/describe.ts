@@ -77,7 +77,7 @@ export function describe(c: Companion, now: Clock, usage: Usage | null = null, l
       // what it waits for, and until when
       description =
         c.spec.ready && c.pid !== null && c.deadline !== null
-          ? `starting, waiting for ${probeText(c.spec)} (${Math.max(0, Math.ceil((c.deadline - now.mono) / 1000))}s left)`
+          ? `starting, waiting for ${probeText(c.spec)} (${Math.max(0, Math.ceil((c.deadline - now.mono) / 1000))}s left${c.lastProbe ? `; last: ${c.lastProbe}` : ""})`
           : "starting";
       break;
     case "WAITING":

@@ -42,6 +42,7 @@ export function newCompanion(spec: CompanionSpec): Companion {
 /** what a new run starts without: nothing waited for, not ready, healthy, no STATUS=, no pending failure or held stop */
 const FRESH_RUN = {
   waitingFor: [],
+  lastProbe: null,
   ready: false,
   healthFailures: 0,
   healthDetail: null,
@@ -358,7 +359,7 @@ const promote: Cell<"deadline"> = (c, _ev, now) => {
   if (c.deadline === null || now.mono < c.deadline) return same(c);
   if (c.spec.ready && c.pid !== null) {
     // STARTING -> STOPPING: not ready within ready.within — a failed start, BACKOFF once it is gone
-    const reason = `not ready within ${c.spec.ready.withinMs / 1000}s (${probeText(c.spec)})`;
+    const reason = `not ready within ${c.spec.ready.withinMs / 1000}s (${c.lastProbe ?? probeText(c.spec)})`;
     return { next: { ...beginStop(c, now, c.spec.stopTimeoutMs), failedStart: reason, reason }, effects: [stopSignal(c)] };
   }
   // STARTING -> RUNNING: up for startsecs
@@ -418,7 +419,7 @@ const ignoreExit: Cell<"exited"> = (c, ev) => warn(c, `exit of pid ${ev.pid}`);
 const ignoreTimer: Cell<"deadline"> = (c) => same(c);
 
 /** what a state without a live run does with probe results and dependency updates: nothing */
-const quiet = { deps: ignore, ready: ignore, unready: ignore, health: ignore, status: ignore } as const;
+const quiet = { deps: ignore, ready: ignore, unready: ignore, health: ignore, status: ignore, probed: ignore } as const;
 
 const down = {
   stop: stopWhileDown,
@@ -479,6 +480,7 @@ export const table = {
     ...quiet,
     ready: readyWhileStarting,
     status: noteStatus,
+    probed: (c, ev) => (ev.pid === c.pid ? same({ ...c, lastProbe: ev.detail }) : same(c)),
   },
   RUNNING: {
     start: (c) => ok(c, `${c.name} already running`),
@@ -491,6 +493,7 @@ export const table = {
     unready: unreadyWhileRunning,
     health: healthWhileRunning,
     status: noteStatus,
+    probed: ignore,
   },
   STOPPING: {
     start: startAfterStop,

@@ -26,6 +26,7 @@ export type Event =
   | { type: "unready"; pid: number } // sd_notify RELOADING=1: not ready until the next READY=1
   | { type: "health"; pid: number; ok: boolean; detail: string } // one health probe's result
   | { type: "status"; pid: number; text: string } // sd_notify STATUS=: shown in the description
+  | { type: "probed"; pid: number; detail: string } // a ready probe failed, and why (the reason if it is never ready)
   | { type: "spawned"; pid: number }
   | { type: "spawnFailed"; reason: string; transient?: boolean } // transient: a shortage (fds, memory) that passes
   | { type: "exited"; pid: number; code: number | null; signal: string | null }
@@ -92,6 +93,8 @@ export interface Companion {
   healthDetail: string | null;
   /** the run's last sd_notify STATUS= text */
   notifyStatus: string | null;
+  /** STARTING: what the last failed ready probe found ("connection refused", "HTTP 503") */
+  lastProbe: string | null;
   /** STOPPING because it was not ready in time: its exit is a failed run (BACKOFF), with this reason */
   failedStart: string | null;
   /** STOPPING, but its stop signal waits until the companions that depend on it are gone */

@@ -34,7 +34,8 @@ export type ProbeReport =
   | { type: "ready"; detail: string }
   | { type: "unready" }
   | { type: "health"; ok: boolean; detail: string }
-  | { type: "status"; text: string };
+  | { type: "status"; text: string }
+  | { type: "probed"; detail: string };
 export type ProbeEvent = Extract<Event, { type: ProbeReport["type"] }>;
 
 /** what a run's probes do now: prove it ready (STARTING), watch its liveness (RUNNING), or nothing */

@@ -147,7 +147,13 @@ export class Probes {
         });
         run.stopWatch = () => this.logs.watchLines(spec.name, null);
       } else if (p.kind === "tcp" || p.kind === "http" || p.kind === "exec") {
-        run.stopWatch = poll(spec.ready, run, true, this.helper, (ok, detail) => ok && run.report({ type: "ready", detail }));
+        // a failure is reported when it says something new: the reason if it is never ready
+        let last = "";
+        run.stopWatch = poll(spec.ready, run, true, this.helper, (ok, detail) => {
+          if (ok) return run.report({ type: "ready", detail });
+          if (detail !== last) run.report({ type: "probed", detail });
+          last = detail;
+        });
       }
     } else if (mode === "health" && spec.health) {
       const check = spec.health;

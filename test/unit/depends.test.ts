@@ -287,6 +287,20 @@ group("config", () => {
     expect(h).toEqual({ probe: { kind: "exec", argv: ["/bin/sh", "-c", "true"] }, intervalMs: 10_000, timeoutMs: 2000, withinMs: 0, failures: 3 });
   });
 
+  test("${VAR} in a check: each instance probes its own port", () => {
+    const cfg = makeConfig({
+      web: { command: "w", instances: 2, env: { PORT: "80${SUP_INSTANCE}" }, ready: { tcp: "127.0.0.1:${PORT}" }, health: { http: "http://127.0.0.1:90${SUP_INSTANCE}/h" } },
+      job: { command: "j", ready: { exec: ["check", "--name=${SUP_NAME}"] } },
+    });
+    expect(cfg.companions.map((c) => c.ready?.probe)).toEqual([
+      { kind: "tcp", host: "127.0.0.1", port: 801 },
+      { kind: "tcp", host: "127.0.0.1", port: 802 },
+      { kind: "exec", argv: ["check", "--name=job"] },
+    ]);
+    expect(cfg.companions[1]!.health!.probe).toEqual({ kind: "http", url: "http://127.0.0.1:902/h", status: null });
+    expect(problems({ a: { command: "a", ready: { tcp: "127.0.0.1:${NOPE:-x}" } } })).toEqual(['companions.a.ready.tcp: must be a port number or "host:port" (e.g. 5432 or "127.0.0.1:5432") (after expanding 127.0.0.1:${NOPE:-x})']);
+  });
+
   test("the default graceful budget covers the longest chain of stop timeouts", () => {
     const cfg = makeConfig({
       db: { command: "d", stop_timeout: 10 },

@@ -16,7 +16,7 @@ const SPEC = makeSpec("web", BASE);
 const SPEC_NEVER = makeSpec("web", { ...BASE, restart: "never" });
 const NEW_SPEC = makeSpec("web", { ...BASE, restart_delay: 7, stop_signal: "SIGUSR1", reload_timeout: 9 });
 
-const EVENT_TYPES: EventType[] = ["start", "stop", "restart", "kill", "changed", "spawned", "spawnFailed", "exited", "deadline", "deps", "ready", "unready", "health", "status"];
+const EVENT_TYPES: EventType[] = ["start", "stop", "restart", "kill", "changed", "spawned", "spawnFailed", "exited", "deadline", "deps", "ready", "unready", "health", "status", "probed"];
 const DB = [{ name: "db", condition: "ready" as const }];
 const READY_SPEC = makeSpec("web", { ...BASE, ready: { tcp: 8000, within: 5 }, health: { tcp: 8000, failures: 2 } });
 
@@ -402,6 +402,20 @@ const cases: Case[] = [
     { from, event: { type: "restart", unmet: DB }, variant: "db not ready", now: 60_000, to: "WAITING", fields: { waitingFor: DB }, reply: { ok: true, message: "web waiting for db (ready)" } },
   ]),
 
+  // ---- a failed ready probe: remembered while STARTING (the reason if it is never ready), ignored elsewhere
+  ...(["STOPPED", "WAITING", "EXITED", "FATAL", "BACKOFF", "RUNNING", "STOPPING"] as const).map((from): Case => ({ from, event: { type: "probed", pid: 100, detail: "connection refused" }, now: 5000, to: from, same: true })),
+  { from: "STARTING", event: { type: "probed", pid: 100, detail: "tcp 127.0.0.1:8000: connection refused" }, now: 300, to: "STARTING", fields: { lastProbe: "tcp 127.0.0.1:8000: connection refused" } },
+  {
+    from: "STARTING",
+    event: { type: "deadline" },
+    variant: "not ready within 5 s, after a failed probe",
+    setup: () => drive(newCompanion(READY_SPEC), [{ type: "start" }, 0], [{ type: "spawned", pid: 100 }, 0], [{ type: "probed", pid: 100, detail: "tcp 127.0.0.1:8000: connection refused" }, 10]),
+    now: 5000,
+    to: "STOPPING",
+    fields: { failedStart: "not ready within 5s (tcp 127.0.0.1:8000: connection refused)" },
+    effects: [sig(100, "SIGINT")],
+  },
+
   // ---- probe results, sd_notify and dependency updates where no run listens: nothing changes
   ...(["STOPPED", "EXITED", "FATAL", "BACKOFF"] as const).flatMap((from) =>
     (["deps", "ready", "unready", "health", "status"] as const).map((t): Case => ({ from, event: t === "deps" ? { type: "deps", unmet: [] } : probeEvent(t, 100), now: 60_000, to: from, same: true })),
@@ -496,7 +510,7 @@ function title(c: Case): string {
 }
 
 group("step: every (state, event) cell", () => {
-  test("the table has all 8 x 14 cells and the cases cover each of them", () => {
+  test("the table has all 8 x 15 cells and the cases cover each of them", () => {
     expect(Object.keys(table).sort()).toEqual([...STATES].sort());
     for (const s of STATES) {
       expect(Object.keys(table[s]).sort()).toEqual([...EVENT_TYPES].sort());
