@@ -85,7 +85,7 @@ export function reason(e: Entry): string {
   const parts = d.split(", ").filter((p) => p !== "" && !EXIT_TEXT.test(p));
   if (e.state === "RUNNING" && e.ready === false && !parts.some((p) => p.startsWith("not ready"))) parts.push("not ready");
   if (e.health === "failing" && !tail.some((p) => p.startsWith("unhealthy"))) parts.push("health failing");
-  return [...parts, ...tail].join(", ");
+  return [parts.join(", "), ...tail].filter(Boolean).join("; ");
 }
 
 const HEAD = ["NAME", "STATE", "PID", "UPTIME", "RESTARTS", "LAST-EXIT", "CPU", "RSS"];

@@ -7,7 +7,7 @@ import type { CompanionSpec, SupConfig } from "../config/schema.ts";
 import { ControlServer, SocketPathError } from "../control/server.ts";
 import type { ControlApi } from "../control/protocol.ts";
 import { basename } from "node:path";
-import { clearSignalMask, getppid, setChildSubreaper, setParentDeathSignal, setProcessName } from "../os/libc.ts";
+import { clearSignalMask, getppid, monotonicUsec, setChildSubreaper, setParentDeathSignal, setProcessName } from "../os/libc.ts";
 import { Containment } from "../contain/containment.ts";
 import { BoundedWriter, log, setLogRole } from "../os/log.ts";
 import { writable } from "../os/libc.ts";
@@ -491,8 +491,8 @@ class OwnNotify {
 
   reloading(): void {
     if (!this.on) return;
-    const usec = process.hrtime.bigint() / 1000n; // CLOCK_MONOTONIC, as systemd wants it
-    this.send(`RELOADING=1\nMONOTONIC_USEC=${usec}`);
+    const usec = monotonicUsec(); // CLOCK_MONOTONIC, as systemd compares it (Bun's hrtime is another clock)
+    this.send(`RELOADING=1${usec === null ? "" : `\nMONOTONIC_USEC=${usec}`}`);
     this.ready = false;
   }
 

@@ -55,6 +55,7 @@ function open() {
     fcntl: { args: [FFIType.i32, FFIType.i32, FFIType.u64], returns: FFIType.i32 },
     getpid: { args: [], returns: FFIType.i32 },
     close: { args: [FFIType.i32], returns: FFIType.i32 },
+    clock_gettime: { args: [FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
     __errno_location: { args: [], returns: FFIType.ptr },
   }).symbols;
 }
@@ -331,4 +332,13 @@ export function sendDatagram(path: string, text: string): boolean {
 /** close(2) an fd that no Bun object owns */
 export function closeFd(fd: number): void {
   libc()?.close(fd);
+}
+
+/** CLOCK_MONOTONIC in µs (clock_gettime(2)), as sd_notify's MONOTONIC_USEC wants it; null without libc */
+export function monotonicUsec(): bigint | null {
+  const l = libc();
+  if (!l) return null;
+  const ts = new BigInt64Array(2); // struct timespec: tv_sec, tv_nsec (64-bit Linux)
+  if (l.clock_gettime(1, ptr(ts)) !== 0) return null; // CLOCK_MONOTONIC = 1
+  return ts[0]! * 1_000_000n + ts[1]! / 1000n;
 }
