@@ -455,8 +455,7 @@ export async function runManager(configFlag: string | undefined): Promise<void> 
   if (sup.stopping) return;
   const toStart = sup.current.companions.filter((c) => c.autostart && !sup.get(c.name)?.manualStop).length;
   log(`serving ${config.socket}; starting ${toStart} of ${config.companions.length} companion(s)`);
-  sup.startAll();
-  ownNotify.started();
+  sup.startAll(() => ownNotify.started());
 }
 
 /** STATUS= at most this often (ms): a restart storm does not flood systemd */

@@ -64,6 +64,9 @@ export interface RereadResult {
 /** the work one status reply may spend sampling trees (ms); the stalest are sampled first */
 const STATUS_SAMPLE_BUDGET_MS = 8;
 
+/** the work one slice of the initial start may take before the loop serves others (ms) */
+const START_SLICE_MS = 20;
+
 /** a waited command's default timeout: what it needs, plus this */
 const WAIT_MARGIN_MS = 5000;
 
@@ -145,14 +148,30 @@ export class Supervisor {
     this.config = config;
   }
 
-  /** start every companion, in config order */
-  startAll(): void {
-    for (const name of this.order) {
-      if (this.shutdown) return; // an essential companion already ended: start nothing more
-      const c = this.companions.get(name)!;
-      if (!c.spec.autostart || c.manualStop) continue; // stays STOPPED: "not started", or stopped by the operator
-      this.submit(name, { type: "start" });
-    }
+  /**
+   * Start every companion, in config order; `done` runs once all are started. The spawns go in
+   * slices of about START_SLICE_MS of work: between two slices the loop serves the control
+   * socket, exits and probes (200 spawns on a loaded host take seconds; a liveness probe must
+   * still get an answer). A companion stopped or removed meanwhile is skipped.
+   */
+  startAll(done?: () => void): void {
+    const names = [...this.order];
+    const slice = (from: number) => {
+      const t0 = this.host.now().mono;
+      for (let i = from; i < names.length; i++) {
+        if (this.shutdown) return done?.(); // an essential companion already ended: start nothing more
+        const c = this.companions.get(names[i]!);
+        // stays STOPPED: "not started", stopped by the operator, or no longer in the config
+        if (!c || c.removed || !c.spec.autostart || c.manualStop || c.state !== "STOPPED") continue;
+        this.submit(c.name, { type: "start" });
+        if (this.host.soon && this.host.now().mono - t0 >= START_SLICE_MS && i + 1 < names.length) {
+          this.host.soon(() => slice(i + 1));
+          return;
+        }
+      }
+      done?.();
+    };
+    slice(0);
   }
 
   // ---------- the loop

@@ -78,7 +78,11 @@ export class FakeHost implements Host {
     p.onProbe(pid, r);
   }
 
+  /** virtual ms each spawn takes (the clock moves, no timer fires): a slow host */
+  spawnCost = 0;
+
   spawn(spec: CompanionSpec, onExit: OnExit, onProbe?: (pid: number, r: ProbeReport) => void): number {
+    this.mono += this.spawnCost;
     const failure = this.failing.get(spec.name);
     if (failure !== undefined) {
       this.failing.delete(spec.name);

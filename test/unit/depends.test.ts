@@ -238,6 +238,26 @@ group("dependencies", () => {
   });
 });
 
+group("start-up", () => {
+  test("the initial start goes in slices of ~20 ms of work; the loop serves others in between; done once all started", () => {
+    const companions = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`c${i}`, { command: "x", startsecs: 0 }]));
+    const { host, sup, st } = setup(companions);
+    host.spawnCost = 10;
+    let done = 0;
+    sup.startAll(() => done++);
+    expect(host.live()).toHaveLength(2);
+    // a command between two slices is served, and the slice after does not start it twice
+    expect(sup.command("start", "c9")).toEqual({ ok: true, message: "c9 started" });
+    expect(sup.command("stop", "c5")).toEqual({ ok: true, message: "c5 already stopped" });
+    expect(done).toBe(0);
+    host.flushSoon();
+    expect(done).toBe(1);
+    expect(host.live().map((p) => p.name).sort()).toEqual(["c0", "c1", "c2", "c3", "c4", "c6", "c7", "c8", "c9"]);
+    expect(host.spawnsOf("c9")).toHaveLength(1);
+    expect(st("c5")).toMatchObject({ state: "STOPPED", manual_stop: true });
+  });
+});
+
 group("config", () => {
   const problems = (companions: Record<string, unknown>) => {
     const r = validateConfig({ companions }, CONFIG_FILE);
