@@ -10,6 +10,8 @@ import { EXIT_BAD_CONFIG, EXIT_SOCKET, type Intent, type ToArbiter, type ToManag
 import { ARBITER_SIGNALS, blockSignals, lastError, reap, sendDatagram, setChildSubreaper } from "../os/libc.ts";
 import { existsSync, readFileSync } from "node:fs";
 import { StateFile } from "./state.ts";
+import { ADOPT_MIN_FREE_FDS, adoptPipes, type Adopted } from "./pipes.ts";
+import { DRAIN_MAX_MS } from "../logs/hub.ts";
 import { operatorNofile } from "../os/fds.ts";
 import { log, setLogRole } from "../os/log.ts";
 import { childrenOf, descendants, envOf, isRunning, procInfo } from "../os/proc.ts";
@@ -224,6 +226,10 @@ class Arbiter {
   private async killLeftovers(deadManager: number, graceMs?: number): Promise<void> {
     const groups = new Map(this.groups);
     this.groups.clear();
+    // their captured output had only the dead manager as reader: become it before the stop
+    // signals, or a companion that prints while it stops dies of SIGPIPE (src/arbiter/pipes.ts;
+    // a write in the few ms since the manager died still does: that race is not closed)
+    const adopted = graceMs === 0 || this.killNow ? null : this.adoptOutput(deadManager, groups);
     const fallbackMs = Math.max(10_000, ...[...groups.values()].map((g) => g.stopMs));
     const first = new Map<number, { signal: string; stopMs: number; main: number | null }>();
     const start = performance.now();
@@ -246,9 +252,29 @@ class Arbiter {
       await Bun.sleep(this.killNow ? 20 : pause);
     }
     this.reapOrphans();
+    // every writer we know of is gone: what is left in the pipes comes out, then they close
+    // (never kept open beside the next manager: one outside our tree may hold a write end)
+    if (adopted) await adopted.finish(DRAIN_MAX_MS);
     const cg = this.cgroup();
     if (cg) removeCgroupTree(cg);
     if (first.size) log(`stopped ${first.size} leftover process(es) of manager ${deadManager}`);
+  }
+
+  /** read the leftover companions' captured stdout/stderr pipes (null when there are none or it failed) */
+  private adoptOutput(deadManager: number, groups: Map<number, OwnedGroup>): Adopted | null {
+    const wanted = [...groups.values()].filter((g) => g.stopMs > 0);
+    if (!wanted.length) return null;
+    const t0 = performance.now();
+    try {
+      const a = adoptPipes(wanted);
+      const ms = (performance.now() - t0).toFixed(1);
+      const notes = [a.skipped ? `${a.skipped} left unread: fewer than ${ADOPT_MIN_FREE_FDS} fds free` : "", a.foreign ? `${a.foreign} skipped: read inside the companion` : ""].filter(Boolean);
+      if (a.pipes.length || notes.length) log(`reading ${a.pipes.length} output pipe(s) of manager ${deadManager}'s companions while they stop (opened in ${ms} ms${notes.length ? `; ${notes.join("; ")}` : ""})`);
+      return a.pipes.length ? a : null;
+    } catch (e) {
+      log(`cannot read the output of manager ${deadManager}'s companions: ${(e as Error)?.message ?? e}`);
+      return null;
+    }
   }
 
   /** the manager's cgroup folder for this sup (cgroup mode), when it exists */
