@@ -233,7 +233,7 @@ class Arbiter {
     const fallbackMs = Math.max(10_000, ...[...groups.values()].map((g) => g.stopMs));
     const first = new Map<number, { signal: string; stopMs: number; main: number | null }>();
     const start = performance.now();
-    for (let pause = 20; ; pause = Math.min(pause * 2, 500)) {
+    for (let pause = 20, pass = 0; ; pause = Math.min(pause * 2, 500), pass++) {
       this.reapOrphans();
       const left = descendants([process.pid]).filter((p) => p !== this.manager?.pid && p !== deadManager && isRunning(procInfo(p)));
       if (!left.length) break;
@@ -244,7 +244,10 @@ class Arbiter {
           const g = ownerOf(p, groups);
           how = { signal: g?.signal ?? "SIGTERM", stopMs: graceMs ?? g?.stopMs ?? fallbackMs, main: g?.pgid ?? null };
           first.set(p, how);
-          signalPid(p, how.stopMs === 0 || this.killNow ? "SIGKILL" : how.signal);
+          // the stop signal goes to what lived when the stop began, as the manager's stop does;
+          // a process born later (a TERM handler's `sleep 1`) is part of the cleanup: SIGKILL only at the timeout
+          if (pass === 0 || how.stopMs === 0 || this.killNow) signalPid(p, how.stopMs === 0 || this.killNow ? "SIGKILL" : how.signal);
+          else if (elapsed >= how.stopMs) signalPid(p, "SIGKILL");
         } else if (this.killNow || elapsed >= how.stopMs) signalPid(p, "SIGKILL");
         // as in the manager: once a run's main process is gone, the rest of its tree goes too
         else if (how.main !== null && how.main !== p && !isRunning(procInfo(how.main))) signalPid(p, "SIGKILL");

@@ -18,8 +18,9 @@ afterEach(async () => {
   await f?.cleanup();
 });
 
-/** a companion that prints while it stops, then finishes a cleanup that takes a while */
-const LOUD = `trap 'echo stopping; sleep 1; echo "cleanup done"; echo done > "$1"; exit 0' TERM
+/** a companion that prints while it stops, then finishes a cleanup that takes a while (a child
+ *  its handler starts must not get the stop signal too: `&&` would skip the rest) */
+const LOUD = `trap 'echo stopping; sleep 1 && echo "cleanup done" && echo done > "$1"; exit 0' TERM
 echo "loud $$ ready"
 while :; do sleep 0.1; done
 `;
