@@ -25,6 +25,8 @@ const RETRY_MS = 100;
 export class BoundedWriter {
   private backlog: Buffer[] = [];
   private bytes = 0;
+  /** the fd has taken only a part of the backlog's first entry */
+  private midLine = false;
   /** lines dropped since the last report */
   dropped = 0;
   /** every line ever dropped */
@@ -65,10 +67,11 @@ export class BoundedWriter {
     while (!this.broken && (this.backlog.length || this.dropped)) {
       if (!this.canWrite(this.fd)) return this.arm();
       if (this.dropped) {
-        // say what was lost before the lines that follow it, in order
+        // say what was lost before the lines that follow it, in order — but never inside a
+        // line the fd has taken a part of: after the rest of that one
         const note = Buffer.from(this.dropNote(this.dropped));
         this.dropped = 0;
-        this.backlog.unshift(note);
+        this.backlog.splice(this.midLine ? 1 : 0, 0, note);
         this.bytes += note.length;
       }
       const head = this.backlog[0]!;
@@ -91,6 +94,7 @@ export class BoundedWriter {
         return;
       }
       this.bytes -= n;
+      this.midLine = n < head.length;
       if (n >= head.length) this.backlog.shift();
       else this.backlog[0] = head.subarray(n);
     }

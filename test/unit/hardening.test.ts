@@ -2,7 +2,7 @@
 // that happened during a stall before due deadlines, shortages (EMFILE) as transient spawn
 // failures, and sup's own log never buffering without bound.
 import { describe as group, expect, test } from "bun:test";
-import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Supervisor } from "../../src/manager/supervisor.ts";
@@ -168,6 +168,28 @@ group("sup's own log is bounded", () => {
       closeSync(fd);
     }
   });
+});
+
+test("sup's own log: a drop note never lands inside a line the fd has taken only a part of", () => {
+  const dir = mkdtempSync(join(tmpdir(), "sup-log-"));
+  const file = join(dir, "err.log");
+  const fd = openSync(file, "w");
+  let takes = 1; // the fd takes one 4 KiB piece, then is full
+  const w = new BoundedWriter(fd, 20_000, () => takes-- > 0);
+  try {
+    const big = `${"b".repeat(10_000)}\n`;
+    w.write(big);
+    for (let i = 0; i < 10; i++) w.write(`${"x".repeat(3000)}\n`); // over the cap: some dropped
+    expect(w.dropped).toBeGreaterThan(0);
+    takes = Infinity;
+    w.flush();
+    const lines = readFileSync(file, "utf8").split("\n").filter(Boolean);
+    expect(lines[0]).toBe("b".repeat(10_000));
+    expect(lines[1]).toContain("log line(s) dropped");
+  } finally {
+    closeSync(fd);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 group("max_memory", () => {
