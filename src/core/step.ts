@@ -339,9 +339,10 @@ const changedWhileDown: Cell<"changed"> = (c, ev) => {
   const next = { ...c, spec: ev.spec };
   // a manually stopped companion keeps the new config and stays stopped
   if (c.manualStop) return same(next);
-  return silent(startOrWait(next, true, ev.unmet));
+  // a changed config is a fresh start: its failed runs are counted afresh (max_restarts)
+  return silent(startOrWait({ ...next, failures: 0 }, true, ev.unmet));
 };
-const changedWhileBackoff: Cell<"changed"> = (c, ev) => silent(startOrWait({ ...c, spec: ev.spec }, true, ev.unmet));
+const changedWhileBackoff: Cell<"changed"> = (c, ev) => silent(startOrWait({ ...c, spec: ev.spec, failures: 0 }, true, ev.unmet));
 const changedWhileUp: Cell<"changed"> = (c, ev, now) => {
   if (c.pid === null) return spawn({ ...c, spec: ev.spec }, true);
   // the old process stops under the old settings; the new spec takes over when it is gone
@@ -352,6 +353,20 @@ const changedWhileStopping: Cell<"changed"> = (c, ev) => {
   if (c.removed) return same({ ...c, spec: ev.spec, removed: false, manualStop: false, restartPending: true });
   return same({ ...c, spec: ev.spec });
 };
+
+/**
+ * A reread that changed only timings, policy, checks or sinks (`updated`): the record with the
+ * new spec, same process. A ready check added to a RUNNING run is for its next start (this run
+ * is up); a STARTING run's promotion deadline follows the new rule — `within` of a new check,
+ * or startsecs without one — counted from its start (already due: promoted at once).
+ */
+export function updatedInPlace(c: Companion, spec: CompanionSpec): Companion {
+  const next: Companion = { ...c, spec, ready: c.ready || (c.state === "RUNNING" && !c.spec.ready) };
+  if (c.state === "STARTING" && c.pid !== null && c.startedMono !== null && !!c.spec.ready !== !!spec.ready) {
+    next.deadline = c.startedMono + (spec.ready ? spec.ready.withinMs : spec.startsecsMs);
+  }
+  return next;
+}
 
 // ---------- timers
 

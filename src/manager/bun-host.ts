@@ -70,7 +70,8 @@ export class BunHost implements Host {
     let channels: RunChannels | null = null;
     try {
       try {
-        channels = this.probes.prepare(spec, spec.ready?.probe.kind === "exec" || spec.health?.probe.kind === "exec" ? this.probeSpawner(spec, env) : undefined);
+        // always: a reread may add an exec check to this run later
+        channels = this.probes.prepare(spec, this.probeSpawner(spec, env));
       } catch (e) {
         throw new SpawnError((e as Error).message, shortage(e as NodeJS.ErrnoException) !== null);
       }

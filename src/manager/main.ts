@@ -479,7 +479,14 @@ class OwnNotify {
     private readonly sup: Supervisor,
     private readonly send: (text: string) => void,
   ) {
-    if (this.on) sup.onTransition(() => this.changed());
+    if (this.on) {
+      sup.onTransition(() => this.changed());
+      // READY=1 may also become due without a transition (a dependency is found stuck): look after each drain until it is sent
+      const off = sup.onDrain(() => {
+        if (this.ready) return off();
+        if (this.armed && this.sup.settled()) this.changed();
+      });
+    }
   }
 
   /** startAll ran: from now on, "everything is up" can be true */

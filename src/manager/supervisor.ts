@@ -3,7 +3,7 @@
 // server and signal handlers only submit events and read snapshots.
 import type { CompanionSpec, Dependency, SupConfig } from "../config/schema.ts";
 import { describe, type StatusEntry } from "../core/describe.ts";
-import { newCompanion, step, why } from "../core/step.ts";
+import { newCompanion, step, updatedInPlace, why } from "../core/step.ts";
 import type { Companion, Effect, Event, Reply } from "../core/types.ts";
 import type { Host } from "./host.ts";
 import type { Intent } from "../ipc.ts";
@@ -99,6 +99,8 @@ export class Supervisor {
   private draining = false;
   private armedAt: number | null = null;
   private shutdown: { code: number; fast: boolean } | null = null;
+  /** who looks after every drain of the queue (sup's own READY=1 until it is sent) */
+  private readonly drained = new Set<() => void>();
   /** who hears of every state change (the event stream); nothing is built without one */
   private readonly transitions = new Set<(e: Transition) => void>();
   /** replies waiting for an outcome, checked after every drain */
@@ -201,6 +203,7 @@ export class Supervisor {
       this.draining = false;
     }
     if (this.waits.size) this.waits.check();
+    for (const fn of this.drained) fn();
     this.checkShutdownDone();
   }
 
@@ -476,6 +479,9 @@ export class Supervisor {
     const spec = before.spec;
     const ms = timeoutMs ?? (cmd === "stop" ? spec.stopTimeoutMs : (cmd === "restart" ? spec.reloadTimeoutMs : draining) + this.upWithinMs(name)) + WAIT_MARGIN_MS;
     const outcome = cmd === "stop" ? stopOutcome(name) : startOutcome(name, before, cmd === "start" ? "started" : "restarted");
+    // WAITING: what it waits for may be started by the next request of the same batch
+    // (`sup start app off`): judge it once that batch is in
+    if (this.companions.get(name)?.state === "WAITING") await new Promise<void>((r) => (this.host.soon ? this.host.soon(r) : r()));
     return this.waits.add(outcome, ms, (get) => timedOut(name, get, ms / 1000), signal);
   }
 
@@ -494,6 +500,12 @@ export class Supervisor {
   settled(): boolean {
     for (const c of this.companions.values()) if (c.state === "STARTING" || (c.state === "WAITING" && !blocked(c))) return false;
     return true;
+  }
+
+  /** look after every drain of the queue (a change that is not a transition: a dependency stuck) until the returned function is called */
+  onDrain(fn: () => void): () => void {
+    this.drained.add(fn);
+    return () => this.drained.delete(fn);
   }
 
   /** hear of every state change until the returned function is called */
@@ -602,8 +614,7 @@ export class Supervisor {
         if (c.spec.policyHash === spec.policyHash) result.unchanged.push(spec.name);
         else {
           // timings, policy, sinks: in force from now on, for the process that runs
-          // a ready check added to a RUNNING companion is for its next start: this run is up
-          const next: Companion = { ...c, spec, ready: c.ready || (c.state === "RUNNING" && !c.spec.ready) };
+          const next = updatedInPlace(c, spec);
           this.companions.set(spec.name, next);
           this.host.specUpdated?.(spec);
           // a changed, added or removed check applies to the run that is being watched now

@@ -3,6 +3,7 @@
 // waiter ends with its outcome, at its timeout, or when its client hangs up (nothing is kept).
 import type { Companion, Reply, State } from "../core/types.ts";
 import { depText, probeText } from "../core/step.ts";
+import { isSuccess } from "../core/policy.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
 
 export type WaitReply = Reply & { state?: State; companions?: unknown[] };
@@ -96,6 +97,8 @@ export function startOutcome(name: string, before: Companion, verb: "started" | 
     // waiting on dependencies that cannot get there by themselves: the outcome is known now
     if (c.state === "WAITING" && c.waitingFor.length && c.waitingFor.every((d) => d.why !== undefined)) return failed(name, `waiting for ${depText(c.waitingFor)}`, c.state);
     if (!newRun) return null; // the old process is still draining, or the spawn is under way
+    // a one-shot that ran and ended cleanly (a success code, not restarted) did what was asked
+    if (c.state === "EXITED" && c.spec.restart !== "always" && isSuccess(c.lastExitCode, c.lastExitSignal, c.spec.successExitCodes)) return { ok: true, message: `${name} ${verb} and ${c.reason}` };
     if (c.state === "BACKOFF" || c.state === "EXITED") return failed(name, `${c.reason} before it was up`, c.state);
     if (c.state === "STOPPED" || (c.state === "STOPPING" && c.manualStop)) return failed(name, "stopped before it was up", c.state);
     return null;

@@ -108,3 +108,23 @@ stop_timeout = 5
   expect(stopping.index).toBeGreaterThanOrEqual(mark);
   expect(l.messages().slice(mark).filter((m) => m.fields.READY === "1")).toEqual([]);
 });
+
+test("READY=1 also when a dependency fails after its dependent began waiting (stuck: it will not start by itself)", async () => {
+  f = new SupFixture(`
+[companions.fat]
+command = ["sh", "-c", "sleep 0.5; exit 1"]
+restart = "on-failure"
+max_restarts = 1
+startsecs = 2
+[companions.api]
+command = "forever"
+depends_on = ["fat"]
+`);
+  const l = await listen();
+  await f.start({ env: { NOTIFY_SOCKET: l.path } });
+  await f.waitState("fat", "FATAL", 20_000);
+  await l.waitField("READY", "1");
+  const api = await f.entry("api");
+  expect(api.state).toBe("WAITING");
+  expect(api.description).toContain("it is FATAL");
+});

@@ -213,7 +213,9 @@ group("dependencies", () => {
     const { host, sup } = setup({ db: { command: "db", startsecs: 0, autostart: false }, web: { command: "web", startsecs: 0, depends_on: ["db"] } });
     sup.startAll();
     expect(host.live()).toHaveLength(0);
-    const r = await sup.commandWait("start", "web", 60_000);
+    const waiting = sup.commandWait("start", "web", 60_000);
+    host.flushSoon(); // the rest of the request batch is in
+    const r = await waiting;
     expect(r).toMatchObject({ ok: false, code: "FAILED", state: "WAITING", message: "web: waiting for db (ready; it is not started (autostart = false))" });
     sup.command("start", "db");
     expect(host.live().map((p) => p.name)).toEqual(["db", "web"]);
@@ -329,5 +331,30 @@ group("config", () => {
       solo: { command: "s", stop_timeout: 12 },
     });
     expect(gracefulBudgetMs(cfg)).toBe(17_000 + 5000);
+  });
+});
+
+group("waited starts", () => {
+  test("a one-shot that ends cleanly before startsecs did what was asked; a dependency started in the same batch is waited for", async () => {
+    const { host, sup } = setup({ mig: { command: "m", restart: "never", autostart: false }, off: { command: "o", startsecs: 0, autostart: false }, app: { command: "a", startsecs: 0, autostart: false, depends_on: ["off"] } });
+    sup.startAll();
+    const mig = sup.commandWait("start", "mig");
+    host.exitOf("mig", 0);
+    expect(await mig).toMatchObject({ ok: true, message: "mig started and exited with status 0" });
+    // `sup start app off`: app's reply waits for the batch, in which off is started
+    const app = sup.commandWait("start", "app");
+    const off = sup.commandWait("start", "off");
+    host.flushSoon();
+    expect(await off).toMatchObject({ ok: true });
+    expect(await app).toMatchObject({ ok: true, message: "app started" });
+  });
+
+  test("a reread that removes the ready check of a STARTING companion promotes it by startsecs, counted from its start", () => {
+    const { host, sup, st } = setup({ s: { command: "s", startsecs: 1, ready: { exec: "false", within: 15 } } });
+    sup.startAll();
+    host.advance(3000);
+    expect(st("s").state).toBe("STARTING");
+    expect(sup.reread(makeConfig({ s: { command: "s", startsecs: 1 } })).updated).toEqual(["s"]);
+    expect(st("s").state).toBe("RUNNING");
   });
 });
