@@ -10,7 +10,7 @@ import type { Probes, RunChannels } from "../probes/probes.ts";
 import type { ProbeSpawner } from "../probes/run.ts";
 import type { Intent } from "../ipc.ts";
 import { log } from "../os/log.ts";
-import type { Containment, Sample } from "../contain/containment.ts";
+import type { Containment, Run, Sample } from "../contain/containment.ts";
 import { withLimits } from "../contain/limits.ts";
 import { DRAIN_MAX_MS, type Logs, type RunCapture } from "../logs/hub.ts";
 import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
@@ -71,7 +71,7 @@ export class BunHost implements Host {
     try {
       try {
         // always: a reread may add an exec check to this run later
-        channels = this.probes.prepare(spec, this.probeSpawner(spec, env));
+        channels = this.probes.prepare(spec, this.probeSpawner(spec, env, run));
       } catch (e) {
         throw new SpawnError((e as Error).message, shortage(e as NodeJS.ErrnoException) !== null);
       }
@@ -131,8 +131,10 @@ export class BunHost implements Host {
    * How an exec probe of `spec` runs: like the companion — its cwd, `env`, user, group, umask,
    * nice and limits — in a process group of its own, output dropped. Bun reaps it.
    */
-  private probeSpawner(spec: CompanionSpec, env: Record<string, string>): ProbeSpawner {
+  private probeSpawner(spec: CompanionSpec, env: Record<string, string>, run: Run): ProbeSpawner {
     const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
+    // inside the run's tree (its cgroup, or its marker): what a probe leaves behind, even
+    // setsid'ed, is stopped with the companion — as a container's exec probe runs in it
     return (argv) =>
       withLimits({ ...spec, argv }, limits, (shape) =>
         Bun.spawn({
@@ -140,9 +142,10 @@ export class BunHost implements Host {
           ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
           ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
           cwd: spec.cwd,
-          env,
+          env: { ...env, ...this.contain.env(run) },
           stdio: ["ignore", "ignore", "ignore"],
           detached: true,
+          ...(run.cgroup ? { cgroup: run.cgroup } : {}),
         }),
       );
   }

@@ -95,3 +95,12 @@ test("a reread that adds health to a running companion starts probing it; one th
   expect(now).toMatchObject({ pid: up.pid, ready: true });
   await f.waitEntry("web", "to be restarted for its health", (e) => e.restart_count >= 1, 20_000);
 });
+
+test("an exec probe runs inside the companion's tree: even a setsid'ed leftover goes when the companion stops", async () => {
+  f = new SupFixture(`[companions.web]\ncommand = "forever"\nstartsecs = 0\nhealth = { exec = "setsid sleep 1001 & echo x >> probes", interval = 0.3 }\n`);
+  await f.start();
+  await f.waitState("web", "RUNNING");
+  await f.waitFile("probes", "to show 2 probes", (t) => t.split("\n").filter(Boolean).length >= 2, 20_000);
+  expect((await f.ctl("stop", "web")).code).toBe(0);
+  await f.waitNoProcs((p) => p.cmd.includes("sleep 1001"), "no setsid'ed probe leftover after the stop", 10_000);
+});
