@@ -552,6 +552,12 @@ export function fromSupervisord(src: SupervisordSource): Converted {
   }
 
   const usedNames = new Set<string>();
+  // the instance names NAME.1 … NAME.N of a program with numprocs are taken too: a
+  // [program:x.1] beside [program:x] numprocs = 2 must not become a second x.1
+  for (const [program, sec] of programs) {
+    const n = Math.min(1000, Number.parseInt(get(sec, "numprocs")?.value ?? "1", 10) || 1);
+    for (let i = 1; n > 1 && i <= n; i++) usedNames.add(`${program.replace(/[^A-Za-z0-9_.-]/g, "_")}.${i}`);
+  }
   const companionName = (program: string, sec: Section): string => {
     let name = program.replace(/[^A-Za-z0-9_.-]/g, "_");
     if (!NAME_RE.test(name)) name = `_${name}`;
@@ -815,6 +821,12 @@ export function fromSupervisord(src: SupervisordSource): Converted {
     else if (se.kind === "syslog") syslog("stderr");
     else if (se.kind === "path") {
       if (se.path === "/dev/stderr" || se.path === "/dev/fd/2") stderr = "inherit";
+      else if (se.path === "/dev/stdout" || se.path === "/dev/fd/1") {
+        // supervisord's own stdout: where stdout goes too when that is sup's stdout; else captured,
+        // and captured lines reach sup's stdout as `name | line`
+        if (stdout === "inherit") stderr = "stdout";
+        else warn(loc(se.o), `${label} key 'stderr_logfile' = ${se.path}: stderr is captured and reaches sup's stdout as "NAME | line" (sup ctl logs too)`);
+      }
       else if (se.path.startsWith("/dev/") || seRot.max === 0) stderr = se.path;
       else if (logFile === null) logFile = { path: se.path, rot: seRot, stream: "stderr" };
       else if (logFile.path === se.path) stderr = "stdout";

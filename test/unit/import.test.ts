@@ -236,6 +236,22 @@ describe("[program:x] keys", () => {
     expect(sd(`[program:w]\ncommand=x\nnumprocs=0\n`).companions).toEqual([]);
   });
 
+  test("stderr_logfile = /dev/stdout: with stdout on sup's stdout, stderr follows it; else it is captured (on sup's stdout as name | line), said", () => {
+    const both = program(`command=x\nstdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\nstderr_logfile=/dev/stdout\nstderr_logfile_maxbytes=0\n`);
+    expect(both.c).toMatchObject({ stdout: "inherit", stderr: "stdout" });
+    const alone = program(`command=x\nstdout_logfile=NONE\nstderr_logfile=/dev/stdout\nstderr_logfile_maxbytes=0\n`);
+    expect(alone.c.stdout).toBe("null");
+    expect(alone.c.stderr).toBeUndefined();
+    expect(alone.warnings.some((w) => w.includes("key 'stderr_logfile' = /dev/stdout: stderr is captured"))).toBe(true);
+  });
+
+  test("a program named like another's instance (x.1 beside x with numprocs = 2) gets a name of its own", () => {
+    const r = sd(`[program:x]\ncommand=sleep 1\nnumprocs=2\nprocess_name=%(program_name)s_%(process_num)s\n[program:x.1]\ncommand=sleep 2\n`);
+    const cfg = valid(r.toml);
+    expect(cfg.companions.map((c) => c.name).sort()).toEqual(["x.1", "x.1_2", "x.2"]);
+    expect(r.warnings.some((w) => w.startsWith("[program:x.1] is named x.1_2 in sup"))).toBe(true);
+  });
+
   test("redirect_stderr and a rotated stdout_logfile: log_file with sup's units (supervisord's MB is MiB)", () => {
     const { c, toml, warnings } = program(`command=x\nstdout_logfile=%(here)s/logs/web.log\nstdout_logfile_maxbytes=20MB\nstdout_logfile_backups=5\nredirect_stderr=true\nstderr_logfile=/var/log/ignored.log\n`);
     expect(c).toEqual({ command: ["x"], stderr: "stdout", log_file: "./logs/web.log", log_max_bytes: "20MiB", log_backups: 5 });
