@@ -11,13 +11,14 @@
 // that window (the arbiter keeping a read end of every companion's pipes from its start on, at
 // up to 2 fds per companion for sup's whole life); here it is only kept short: the pipes are
 // opened first and checked after, and nothing is read before the checks.
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { constants, fstatSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import type { OwnedGroup } from "../manager/host.ts";
 import { LineSplitter } from "../logs/lines.ts";
 import { fdBudget, type FdBudget } from "../os/fds.ts";
 import { writable } from "../os/libc.ts";
 import { BoundedWriter } from "../os/log.ts";
 import { descendants, procInfo, isRunning } from "../os/proc.ts";
+import { closeQuietly, readPipe } from "../os/pipes.ts";
 
 /** fds that must stay free: below this many the arbiter adopts no more pipes (their output is lost, as before) */
 export const ADOPT_MIN_FREE_FDS = 32;
@@ -82,7 +83,7 @@ export function adoptPipes(groups: Iterable<OwnedGroup>, budget: FdBudget = fdBu
       budget.used();
       // the fd may have been replaced between readlink and open
       if (inodeOf(fd) !== inode) {
-        safeClose(fd);
+        closeQuietly(fd);
         continue;
       }
       byInode.set(inode, { fd, inode, name });
@@ -105,7 +106,7 @@ export function adoptPipes(groups: Iterable<OwnedGroup>, budget: FdBudget = fdBu
   }
   // opened first, checked after (the race): nothing is read before these checks
   const drop = (inode: number) => {
-    safeClose(byInode.get(inode)!.fd);
+    closeQuietly(byInode.get(inode)!.fd);
     byInode.delete(inode);
   };
   // the arbiter's own stdout/stderr (an "inherit" companion's): what it reads it would write back
@@ -139,7 +140,6 @@ export function adoptPipes(groups: Iterable<OwnedGroup>, budget: FdBudget = fdBu
 
 /** read one adopted pipe until EOF, `name | line` per line; closes the fd at the end */
 function copy(a: AdoptedPipe, write: (text: string, lines: number) => void): { done: Promise<void>; abort: () => void } {
-  const reader = Bun.file(a.fd).stream().getReader();
   const splitter = new LineSplitter();
   const emit = (raw: Uint8Array[]) => {
     if (!raw.length) return;
@@ -147,23 +147,15 @@ function copy(a: AdoptedPipe, write: (text: string, lines: number) => void): { d
     for (const l of raw) text += `${a.name} | ${decoder.decode(l)}\n`;
     write(text, raw.length);
   };
-  const done = (async () => {
-    try {
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        // a copy: the splitter keeps views of a partial line, and Bun may reuse its buffer
-        if (value?.length) emit(splitter.push(Buffer.from(value)));
-      }
-    } catch {
-      // a read error ends this pipe; what was read went out
-    } finally {
+  return readPipe(
+    a.fd,
+    // a copy: the splitter keeps views of a partial line, and Bun may reuse its buffer
+    (chunk) => emit(splitter.push(Buffer.from(chunk))),
+    () => {
       const rest = splitter.flush();
       if (rest) emit([rest]);
-      safeClose(a.fd);
-    }
-  })();
-  return { done, abort: () => void reader.cancel().catch(() => {}) };
+    },
+  );
 }
 
 /** `<instance>/<name>/<run>` -> name; without a marker, the process group */
@@ -240,8 +232,3 @@ function readPipes(pids: number[], inodes: Set<number>): Set<number> {
   return found;
 }
 
-function safeClose(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {}
-}

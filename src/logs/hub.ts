@@ -7,6 +7,7 @@ import { closeSync } from "node:fs";
 import type { CompanionSpec } from "../config/schema.ts";
 import { BoundedWriter } from "../os/log.ts";
 import { pipe } from "../os/libc.ts";
+import { closeQuietly, readPipe } from "../os/pipes.ts";
 import { LogFile } from "./file.ts";
 import { LineSplitter, MAX_LINE } from "./lines.ts";
 import { MAX_LINES, Ring } from "./ring.ts";
@@ -136,7 +137,7 @@ export class Logs {
       stdout: out ? out[1] : null,
       stderr: err ? err[1] : spec.stderr.kind === "stdout" && out ? out[1] : null,
       closeChildEnds: () => {
-        for (const fd of [out?.[1], err?.[1]]) if (fd !== undefined) safeClose(fd);
+        for (const fd of [out?.[1], err?.[1]]) if (fd !== undefined) closeQuietly(fd);
       },
       drained,
       abort: () => aborts.forEach((a) => a()),
@@ -145,29 +146,21 @@ export class Logs {
 
   /** read one pipe until EOF, feeding the sinks; closes the read end at the end */
   private reader(ch: Channel, fd: number, stream: Stream): { done: Promise<void>; abort: () => void } {
-    const reader = Bun.file(fd).stream().getReader();
     const lines = new LineSplitter();
     let carry: Buffer | null = null; // file sink: bytes after the last newline (whole lines only go out)
-    const done = (async () => {
-      try {
-        for (;;) {
-          const { value, done } = await reader.read();
-          if (done) break;
-          if (!value?.length) continue;
-          carry = this.toFile(ch, stream, value, carry);
-          // one copy per chunk (Bun may reuse its buffer); the ring keeps views of it
-          this.toLines(ch, stream, lines.push(Buffer.from(value)));
-        }
-      } catch {
-        // a read error ends the capture of this pipe; what was read is kept
-      } finally {
+    return readPipe(
+      fd,
+      (chunk) => {
+        carry = this.toFile(ch, stream, chunk, carry);
+        // one copy per chunk (Bun may reuse its buffer); the ring keeps views of it
+        this.toLines(ch, stream, lines.push(Buffer.from(chunk)));
+      },
+      () => {
         const rest = lines.flush();
         if (rest) this.toLines(ch, stream, [rest]);
         if (carry?.length) this.fileWrite(ch, carry);
-        safeClose(fd);
-      }
-    })();
-    return { done, abort: () => void reader.cancel().catch(() => {}) };
+      },
+    );
   }
 
   /** text format without timestamps: the raw bytes, whole lines at a time (binary data intact) */
@@ -286,8 +279,3 @@ export class Logs {
   }
 }
 
-function safeClose(fd: number): void {
-  try {
-    closeSync(fd);
-  } catch {}
-}

@@ -5,11 +5,11 @@
 //   and off by the loop through watch(): "ready" while STARTING, "health" while RUNNING, off
 //   otherwise. One probe at a time per run, the next one `interval` after the last ended.
 // Results go back to the loop as ProbeReports; the loop turns them into core events.
-import { closeSync } from "node:fs";
 import type { Check, CompanionSpec } from "../config/schema.ts";
 import type { ProbeReport, WatchMode } from "../manager/host.ts";
 import type { Logs } from "../logs/hub.ts";
 import { pipe } from "../os/libc.ts";
+import { closeQuietly, readPipe } from "../os/pipes.ts";
 import { NotifySockets, type NotifyMessage } from "./notify.ts";
 import { runProbe, type ProbeSpawner } from "./run.ts";
 import { setLongTimeout, type LongTimer } from "../os/timer.ts";
@@ -84,31 +84,19 @@ export class Probes {
       extra.fds = Array.from({ length: probe.fd - 2 }, (_, i) => (i === probe.fd - 3 ? writeEnd : "ignore"));
       let childEnd: number | null = writeEnd;
       extra.spawned = () => {
-        if (childEnd !== null) closeSync(childEnd);
+        if (childEnd !== null) closeQuietly(childEnd);
         childEnd = null;
       };
       closers.push(() => extra.spawned());
-      const reader = Bun.file(readEnd).stream().getReader();
       let said = false;
-      void (async () => {
-        try {
-          for (;;) {
-            const { value, done } = await reader.read();
-            if (done) break;
-            // the first newline is the signal; what follows is read and dropped (a write must never hit EPIPE)
-            if (!said && value?.includes(10)) {
-              said = true;
-              report({ type: "ready", detail: `a line on fd ${probe.fd}` });
-            }
-          }
-        } catch {
-        } finally {
-          try {
-            closeSync(readEnd);
-          } catch {}
+      const reading = readPipe(readEnd, (chunk) => {
+        // the first newline is the signal; what follows is read and dropped (a write must never hit EPIPE)
+        if (!said && chunk.includes(10)) {
+          said = true;
+          report({ type: "ready", detail: `a line on fd ${probe.fd}` });
         }
-      })();
-      closers.push(() => void reader.cancel().catch(() => {}));
+      });
+      closers.push(reading.abort);
     }
     extra.attach = (p, sink) => {
       pid = p;
