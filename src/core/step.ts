@@ -174,22 +174,11 @@ const exitedWhileUp: Cell<"exited"> = (c, ev, now) => {
       // RUNNING -> BACKOFF with no delay: a stable run ended; retried at once, no failed run counted
       return { next: { ...d, state: "BACKOFF", failures: 0, deadline: now.mono, nextRetryAt: now.wall, retryDelayMs: 0 }, effects: [] };
     }
-    const failures = d.failures + 1;
-    if (d.spec.maxRestarts > 0 && failures >= d.spec.maxRestarts) {
-      // STARTING/RUNNING -> FATAL: max_restarts consecutive failed runs; no last delay is waited out
-      const next: Companion = { ...d, state: "FATAL", failures, reason: `gave up after ${failures} failed runs` };
-      return { next, effects: ended(next, "FATAL") };
-    }
-    // STARTING/RUNNING -> BACKOFF: policy says restart, after the delay for failed run n
-    const delay = retryDelayMs(d.spec, failures);
-    return {
-      next: { ...d, state: "BACKOFF", failures, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay },
-      effects: [],
-    };
+    // STARTING/RUNNING -> BACKOFF (or FATAL at max_restarts): policy says restart
+    return failedRun(d, now);
   }
   // STARTING/RUNNING -> EXITED: policy says no restart
-  const next: Companion = { ...d, state: "EXITED" };
-  return { next, effects: ended(next, "EXITED") };
+  return endedForGood(d);
 };
 
 /** STOPPING: the process is gone */
@@ -201,24 +190,33 @@ const exitedWhileStopping: Cell<"exited"> = (c, ev, now) => {
   // STOPPING -> STARTING: restart pending (restart command, reread change)
   if (d.restartPending && !d.manualStop) return spawn(d, !d.startPending);
   // STOPPING -> BACKOFF/FATAL/EXITED: it was stopped for not being ready in time — a failed run
-  if (d.failedStart && !d.manualStop) return failedRun({ ...d, reason: d.failedStart, failedStart: null }, now);
+  if (d.failedStart && !d.manualStop) {
+    const e: Companion = { ...d, reason: d.failedStart, failedStart: null };
+    return d.spec.restart === "never" ? endedForGood(e) : failedRun(e, now, d.failedStart);
+  }
   // STOPPING -> STOPPED
   return { next: { ...d, state: "STOPPED", restartPending: false, reason: d.manualStop ? "stopped manually" : d.reason }, effects: [] };
 };
 
-/** a run that failed before it was up (not ready in time): BACKOFF as after a failed exit, FATAL at max_restarts, EXITED under restart = "never" */
-function failedRun(d: Companion, now: Clock): StepResult {
-  if (d.spec.restart === "never") {
-    const next: Companion = { ...d, state: "EXITED" };
-    return { next, effects: ended(next, "EXITED") };
-  }
+/**
+ * Failed run n (an exit the policy restarts, or not ready in time): BACKOFF for the delay of
+ * run n, or FATAL once max_restarts consecutive runs failed — no last delay is waited out.
+ * `cause` is said in the FATAL reason ("gave up after 3 failed runs (not ready within 60s …)").
+ */
+function failedRun(d: Companion, now: Clock, cause?: string): StepResult {
   const failures = d.failures + 1;
   if (d.spec.maxRestarts > 0 && failures >= d.spec.maxRestarts) {
-    const next: Companion = { ...d, state: "FATAL", failures, reason: `gave up after ${failures} failed runs (${d.reason})` };
+    const next: Companion = { ...d, state: "FATAL", failures, reason: `gave up after ${failures} failed runs${cause ? ` (${cause})` : ""}` };
     return { next, effects: ended(next, "FATAL") };
   }
   const delay = retryDelayMs(d.spec, failures);
   return { next: { ...d, state: "BACKOFF", failures, deadline: now.mono + delay, nextRetryAt: now.wall + delay, retryDelayMs: delay }, effects: [] };
+}
+
+/** a run ended and its policy does not restart it: EXITED, and the fail-fast hook hears of it */
+function endedForGood(d: Companion): StepResult {
+  const next: Companion = { ...d, state: "EXITED" };
+  return { next, effects: ended(next, "EXITED") };
 }
 
 const spawnedWhileStarting: Cell<"spawned"> = (c, ev, now) => {

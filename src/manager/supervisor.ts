@@ -21,7 +21,12 @@ export function conditionMet(d: Companion | undefined, condition: Dependency["co
   const completed = d.state === "EXITED" && isSuccess(d.lastExitCode, d.lastExitSignal, d.spec.successExitCodes);
   if (condition === "completed" || completed) return completed;
   if (condition === "started") return d.state === "RUNNING" || (d.state === "STARTING" && d.pid !== null);
-  return d.state === "RUNNING" && (!d.spec.ready || d.ready);
+  return isUp(d);
+}
+
+/** RUNNING, and ready when it has a check (not after RELOADING=1 until the next READY=1) */
+function isUp(c: Companion): boolean {
+  return c.state === "RUNNING" && (!c.spec.ready || c.ready);
 }
 
 /**
@@ -230,11 +235,7 @@ export class Supervisor {
       if (this.host.soon) this.host.soon(settle);
       else this.holdsSettled = true;
     }
-    const mode = watchMode(n);
-    if (mode !== watchMode(c) || n.pid !== c.pid) {
-      if (c.pid !== null && watchMode(c)) this.host.watch?.(c.pid, c.spec, null);
-      if (mode) this.host.watch?.(n.pid!, n.spec, mode);
-    }
+    this.rewatch(c, n);
     if (n.state !== c.state && this.transitions.size) {
       const e: Transition = { ts: new Date(now.wall).toISOString(), name, from: c.state, to: n.state, reason: why(event, c, n), pid: n.pid ?? c.pid };
       for (const fn of this.transitions) fn(e);
@@ -247,6 +248,17 @@ export class Supervisor {
   }
 
   /**
+   * Switch a run's probes to what its record now asks for (watchMode): on a change of mode or
+   * pid, or whenever its spec changed in place (`specChanged`: a check was edited).
+   */
+  private rewatch(before: Companion, after: Companion, specChanged = false): void {
+    const [was, now] = [watchMode(before), watchMode(after)];
+    if (!specChanged && was === now && before.pid === after.pid) return;
+    if (was && before.pid !== null) this.host.watch?.(before.pid, before.spec, null);
+    if (now) this.host.watch?.(after.pid!, after.spec, now);
+  }
+
+  /**
    * What the core needs to know of the other companions, added to the event: the unmet
    * dependencies of a start from down, and whether a stop must hold its signal for dependents
    * that are still up (contract §9: reverse order; decided for good one tick later, once every
@@ -255,11 +267,11 @@ export class Supervisor {
   private withDependencies(c: Companion, event: Event): Event {
     if ((event.type === "start" || event.type === "restart") && event.unmet === undefined && c.spec.dependsOn.length) return { ...event, unmet: this.unmet(c.spec) };
     if (event.type === "changed" && event.unmet === undefined && event.spec.dependsOn.length) return { ...event, unmet: this.unmet(event.spec) };
-    // a second stop of a held companion keeps it held (only the loop's release, or a capped stop, lets it go)
-    if (event.type === "stop" && event.hold === undefined && event.capMs === undefined && c.held) return { ...event, hold: true };
-    if (event.type === "stop" && event.hold === undefined && event.capMs === undefined && c.pid !== null && !c.held) {
-      const up = (this.dependents.get(c.name) ?? []).some((d) => this.companions.get(d)?.pid != null);
-      if (up) return { ...event, hold: true };
+    // an operator's or a batch's stop (the loop's release says hold: false; a capped stop never holds):
+    // a held companion stays held, a live one holds while a companion that depends on it is up
+    if (event.type === "stop" && event.hold === undefined && event.capMs === undefined) {
+      const dependentUp = () => (this.dependents.get(c.name) ?? []).some((d) => this.companions.get(d)?.pid != null);
+      if (c.held || (c.pid !== null && dependentUp())) return { ...event, hold: true };
     }
     return event;
   }
@@ -531,8 +543,7 @@ export class Supervisor {
 
   /** the `wait` command: until every name is up (for "ready") or down (for "stopped"), or TIMEOUT with their entries */
   waitFor(names: string[], want: "ready" | "stopped", timeoutMs: number, signal?: AbortSignal): Promise<WaitReply> {
-    const up = (c: Companion) => c.state === "RUNNING" && (!c.spec.ready || c.ready);
-    const there = (c: Companion | undefined) => !c || (want === "stopped" ? isDown(c) : up(c) || (c.state === "EXITED" && c.lastExitCode === 0 && c.spec.restart !== "always"));
+    const there = (c: Companion | undefined) => !c || (want === "stopped" ? isDown(c) : isUp(c) || (c.state === "EXITED" && c.lastExitCode === 0 && c.spec.restart !== "always"));
     return this.waits.add(
       (get) => (names.every((n) => there(get(n))) ? { ok: true, message: `${names.length} companion(s) ${want}` } : null),
       timeoutMs,
@@ -618,11 +629,7 @@ export class Supervisor {
           this.companions.set(spec.name, next);
           this.host.specUpdated?.(spec);
           // a changed, added or removed check applies to the run that is being watched now
-          const [was, now] = [watchMode(c), watchMode(next)];
-          if (c.pid !== null && (was || now)) {
-            if (was) this.host.watch?.(c.pid, c.spec, null);
-            if (now) this.host.watch?.(c.pid, spec, now);
-          }
+          this.rewatch(c, next, true);
           result.updated.push(spec.name);
         }
       } else if (c.manualStop || this.shutdown) {
