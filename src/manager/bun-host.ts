@@ -11,7 +11,7 @@ import type { ProbeSpawner } from "../probes/run.ts";
 import type { Intent } from "../ipc.ts";
 import { log } from "../os/log.ts";
 import type { Containment, Run, Sample } from "../contain/containment.ts";
-import { withLimits } from "../contain/limits.ts";
+import { withLimits, type SpawnShape } from "../contain/limits.ts";
 import { DRAIN_MAX_MS, type Logs, type RunCapture } from "../logs/hub.ts";
 import { FD_RESERVE, fdBudget, operatorNofile } from "../os/fds.ts";
 import { isRunning, procInfo } from "../os/proc.ts";
@@ -27,6 +27,8 @@ export class BunHost implements Host {
   private readonly fds = fdBudget();
   /** the soft RLIMIT_NOFILE companions get: the one sup was started with */
   private readonly nofile = operatorNofile();
+  /** what withLimits needs of this host */
+  private readonly limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
 
   constructor(
     private readonly hooks: { groups?: Host["groups"]; stopping?: Host["stopping"]; intent?: Host["intent"]; exit: (code: number) => void },
@@ -79,16 +81,9 @@ export class BunHost implements Host {
       const out = spec.stdout.kind === "capture" ? capture!.stdout! : this.stdio(spec.stdout, "stdout", opened);
       // stderr = "stdout" follows stdout wherever it goes, sup's own stdout included
       const err = spec.stderr.kind === "stdout" ? (out === "inherit" ? 1 : out) : spec.stderr.kind === "capture" ? capture!.stderr! : this.stdio(spec.stderr, "stderr", opened);
-      const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
-      const proc = withLimits(spec, limits, (shape) => Bun.spawn({
-        cmd: shape.argv,
-        ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
-        ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
-        cwd: spec.cwd,
-        env: { ...env, ...ch.env, ...this.contain.env(run) },
+      const proc = withLimits(spec, this.limits, (shape) => Bun.spawn({
+        ...this.inRun(shape, spec, run, { ...env, ...ch.env }),
         stdio: ["ignore", out, err, ...ch.fds],
-        detached: true,
-        ...(run.cgroup ? { cgroup: run.cgroup } : {}),
         onExit: (p, code, signal) => {
           ch.close();
           // the main process is gone: nothing of its tree may outlive it (say what was killed)
@@ -132,22 +127,22 @@ export class BunHost implements Host {
    * nice and limits — in a process group of its own, output dropped. Bun reaps it.
    */
   private probeSpawner(spec: CompanionSpec, env: Record<string, string>, run: Run): ProbeSpawner {
-    const limits = { operatorNofile: this.nofile, fds: this.fds, warn: log };
     // inside the run's tree (its cgroup, or its marker): what a probe leaves behind, even
     // setsid'ed, is stopped with the companion — as a container's exec probe runs in it
-    return (argv) =>
-      withLimits({ ...spec, argv }, limits, (shape) =>
-        Bun.spawn({
-          cmd: shape.argv,
-          ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
-          ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
-          cwd: spec.cwd,
-          env: { ...env, ...this.contain.env(run) },
-          stdio: ["ignore", "ignore", "ignore"],
-          detached: true,
-          ...(run.cgroup ? { cgroup: run.cgroup } : {}),
-        }),
-      );
+    return (argv) => withLimits({ ...spec, argv }, this.limits, (shape) => Bun.spawn({ ...this.inRun(shape, spec, run, env), stdio: ["ignore", "ignore", "ignore"] }));
+  }
+
+  /** what every process of a run is spawned with: the shape's argv and ids, the companion's cwd, `env` plus the run's marker, a session of its own, the run's cgroup */
+  private inRun(shape: SpawnShape, spec: CompanionSpec, run: Run, env: Record<string, string>) {
+    return {
+      cmd: shape.argv,
+      ...(shape.uid !== undefined ? { uid: shape.uid } : {}),
+      ...(shape.gid !== undefined ? { gid: shape.gid } : {}),
+      cwd: spec.cwd,
+      env: { ...env, ...this.contain.env(run) },
+      detached: true,
+      ...(run.cgroup ? { cgroup: run.cgroup } : {}),
+    };
   }
 
   private stdio(o: ErrOutput, which: string, opened: number[]): "inherit" | "ignore" | number {

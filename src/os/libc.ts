@@ -329,11 +329,6 @@ export function sendDatagram(path: string, text: string): boolean {
   return sent === data.length;
 }
 
-/** close(2) an fd that no Bun object owns */
-export function closeFd(fd: number): void {
-  libc()?.close(fd);
-}
-
 /** CLOCK_MONOTONIC in µs (clock_gettime(2)), as sd_notify's MONOTONIC_USEC wants it; null without libc */
 export function monotonicUsec(): bigint | null {
   const l = libc();

@@ -8,7 +8,8 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, unlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { bindDatagram, closeFd, lastError, recvDatagram } from "../os/libc.ts";
+import { bindDatagram, lastError, recvDatagram } from "../os/libc.ts";
+import { closeQuietly } from "../os/pipes.ts";
 import { isRunning, procInfo } from "../os/proc.ts";
 
 /** the signal arrivals raise: SIGURG (23 on Linux), ignored by default */
@@ -57,7 +58,7 @@ export class NotifySockets {
       close: () => {
         if (!this.listeners.delete(fd)) return;
         this.read(l); // what it said last (STOPPING=1, a STATUS=) still counts
-        closeFd(fd);
+        closeQuietly(fd);
         try {
           unlinkSync(path);
         } catch {}
@@ -82,7 +83,7 @@ export class NotifySockets {
 
   /** remove the folder (at the manager's exit) */
   close(): void {
-    for (const l of [...this.listeners.values()]) closeFd(l.fd);
+    for (const l of [...this.listeners.values()]) closeQuietly(l.fd);
     this.listeners.clear();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
     this.dir = null;
