@@ -331,8 +331,7 @@ function resolveDependencies(companions: CompanionSpec[], report: Report): void 
       if (!targets) {
         const key = `${c.base}\0${d.name}`;
         if (!reported.has(key)) {
-          const near = [...byBase.keys()].map((n) => [n, distance(d.name.toLowerCase(), n.toLowerCase())] as const).sort((a, b) => a[1] - b[1])[0];
-          report(["companions", c.base, "depends_on"], `unknown companion ${JSON.stringify(d.name)}${near && near[1] < 3 ? ` (did you mean "${near[0]}"?)` : ""}`);
+          report(["companions", c.base, "depends_on"], `unknown companion ${JSON.stringify(d.name)}${quoted(nearest(d.name, [...byBase.keys()]))}`);
         }
         reported.add(key);
         continue;
@@ -483,7 +482,7 @@ function nearest(key: string, known: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestD = 3;
   for (const k of known) {
-    const d = distance(key.toLowerCase(), k);
+    const d = distance(key.toLowerCase(), k.toLowerCase());
     if (d < bestD) [best, bestD] = [k, d];
   }
   return best;
